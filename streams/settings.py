@@ -1,0 +1,45 @@
+"""Process settings: one object built at start from `FLOORPULSE_*` variables and passed down."""
+
+from __future__ import annotations
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting has a value floorpulse cannot use; the message names it and says what to fix."""
+
+
+class Settings(BaseSettings):
+    """Settings shared by every command. The engine never reads these: it takes plain arguments."""
+
+    model_config = SettingsConfigDict(env_prefix="FLOORPULSE_", extra="ignore")
+
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:9092",
+        description="Kafka bootstrap address, host:port[,host:port...]",
+    )
+    partitions: int = Field(
+        default=6, ge=1, le=1000, description="partitions of each topic floorpulse creates"
+    )
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap_is_host_port(cls, value: str) -> str:
+        for server in value.split(","):
+            host, sep, port = server.strip().rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"expected host:port[,host:port...], got {value!r}")
+        return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings, turning pydantic's report into one message per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"FLOORPULSE_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise SettingsError(f"bad setting: {problems}") from None
