@@ -1,0 +1,166 @@
+"""Calls and campaigns: dials, answers, drops, the two-second rule and talk time (stats.md)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Final, assert_never
+
+import msgspec
+
+from streams.engine.params import Params, ms
+from streams.engine.totals import TALK_BOUNDS_MS, CampaignTotals, DayBucket
+from streams.events import (
+    AnsweredBy,
+    CallAnswered,
+    CallConnected,
+    CallDialed,
+    CallDropped,
+    CallEnded,
+    CallEvent,
+    CallUnanswered,
+)
+
+DAY_MS: Final = 86_400_000
+HOUR_MS: Final = 3_600_000
+NO_PHASE, DIALING, WAITING, TALKING = -1, 0, 1, 2
+PHASES: Final = ("dialing", "waiting", "talking")
+
+
+class CallTrack(msgspec.Struct, array_like=True):
+    """What the engine remembers of one call while it may still receive events."""
+
+    campaign: str
+    last_ts: int = 0
+    human_ts: int = 0
+    """First human answer, explicit or implied; 0 for none."""
+    answered: bool = False
+    met: bool = False
+    """A `call.connected` or `call.dropped` has been seen."""
+    connected_ts: int = 0
+    talked: bool = False
+    done: bool = False
+    phase: int = NO_PHASE
+    ids: list[str] = msgspec.field(default_factory=list)
+
+
+class CampaignTrack(msgspec.Struct):
+    """A campaign's totals and its event-time clock (its latest event)."""
+
+    totals: CampaignTotals = msgspec.field(default_factory=CampaignTotals)
+    clock: int = 0
+
+
+class CallFold:
+    """Applies call events to call and campaign tracks."""
+
+    def __init__(self, params: Params) -> None:
+        self.codes = params.codes
+        self.abandon_after = params.abandon_after_ms
+        self.retention = ms(params.call_retention_s)
+        self.keep_days = params.keep_days
+
+    def apply(self, call: CallTrack, campaign: CampaignTrack, event: CallEvent, ts: int) -> None:
+        totals = campaign.totals
+        if ts > campaign.clock:
+            campaign.clock = ts
+        phase = call.phase
+        match event:
+            case CallDialed():
+                totals.dialed += 1
+                if phase == NO_PHASE and not call.done and not call.answered:
+                    phase = DIALING
+            case CallAnswered():
+                call.answered = True
+                if event.answered_by is AnsweredBy.HUMAN:
+                    self._answer(call, totals, ts)
+                    if phase == DIALING or (phase == NO_PHASE and not call.done):
+                        phase = WAITING
+                else:
+                    totals.answered_machine += 1
+                    if phase == DIALING:
+                        phase = NO_PHASE
+            case CallUnanswered():
+                totals.unanswered += 1
+                outcome = self.codes.outcome(event.outcome)
+                by_outcome = totals.unanswered_by_outcome
+                by_outcome[outcome] = by_outcome.get(outcome, 0) + 1
+                phase, call.done = NO_PHASE, True
+            case CallDropped():
+                self._imply_answer(call, totals, ts)
+                totals.dropped += 1
+                self._abandon(totals, ts)
+                phase, call.done = NO_PHASE, True
+            case CallConnected():
+                self._imply_answer(call, totals, ts)
+                totals.connected += 1
+                if call.human_ts and ts - call.human_ts > self.abandon_after:
+                    totals.late_connected += 1
+                    self._abandon(totals, ts)
+                if not call.connected_ts:
+                    call.connected_ts = ts
+                if event.team_id not in totals.teams:
+                    totals.teams.append(event.team_id)
+                if not call.done:
+                    phase = TALKING
+            case CallEnded():
+                if call.connected_ts and not call.talked:
+                    call.talked = True
+                    totals.talk.observe(ts - call.connected_ts, TALK_BOUNDS_MS)
+                phase, call.done = NO_PHASE, True
+            case _:
+                assert_never(event)
+        if phase != call.phase:
+            if call.phase != NO_PHASE:
+                totals.active[call.phase] -= 1
+            if phase != NO_PHASE:
+                totals.active[phase] += 1
+            call.phase = phase
+
+    def retire(self, calls: dict[str, CallTrack], order: OrderedDict[str, None],
+               campaign: CampaignTrack) -> None:
+        """Forget calls quiet for `call_retention_s` of their campaign's time (memory follows
+        open calls); `order` lists the campaign's calls, least recently active first."""
+        horizon = campaign.clock - self.retention
+        while order:
+            call_id = next(iter(order))
+            call = calls[call_id]
+            if call.last_ts >= horizon:
+                return
+            del order[call_id], calls[call_id]
+            if call.phase != NO_PHASE:
+                campaign.totals.active[call.phase] -= 1
+
+    def _imply_answer(self, call: CallTrack, totals: CampaignTotals, ts: int) -> None:
+        if not call.met:
+            call.met = True
+            if not call.answered:
+                self._answer(call, totals, ts)
+
+    def _answer(self, call: CallTrack, totals: CampaignTotals, ts: int) -> None:
+        totals.answered_human += 1
+        if not call.human_ts:
+            call.human_ts = ts
+        self._bucket(totals, ts).answered_human += 1
+        self._hour(totals, ts).answered_human += 1
+
+    def _abandon(self, totals: CampaignTotals, ts: int) -> None:
+        self._bucket(totals, ts).abandoned += 1
+        self._hour(totals, ts).abandoned += 1
+
+    def _bucket(self, totals: CampaignTotals, ts: int) -> DayBucket:
+        day = ts // DAY_MS
+        bucket = totals.by_day.get(day)
+        if bucket is None:
+            bucket = totals.by_day[day] = DayBucket()
+            if self.keep_days is not None:
+                oldest = day - self.keep_days
+                totals.by_day = {d: b for d, b in totals.by_day.items() if d > oldest}
+        return bucket
+
+    def _hour(self, totals: CampaignTotals, ts: int) -> DayBucket:
+        hour = ts // HOUR_MS
+        bucket = totals.by_hour.get(hour)
+        if bucket is None:
+            bucket = totals.by_hour[hour] = DayBucket()
+            totals.by_hour = {h: b for h, b in totals.by_hour.items() if h > hour - 24}
+        return bucket
