@@ -1,0 +1,129 @@
+"""The offline report for a person: a compact table per campaign and per team."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+ABANDON_LINE = 0.03
+CHECKIN_WORDS = {
+    "long_stretch": ("long stretch without a real break", "long stretches without a real break"),
+    "high_occupancy": (
+        "busy hour with little breathing room",
+        "busy hours with little breathing room",
+    ),
+    "rejection_streak": ("run of hard calls", "runs of hard calls"),
+    "long_shift": ("long shift", "long shifts"),
+}
+
+
+def render_text(report: dict[str, Any]) -> str:
+    lines = [_heading(report), ""]
+    campaigns = report["campaigns"]
+    if campaigns:
+        lines.append("Campaigns (the 3% line: abandoned calls per call answered by a person)")
+        lines += _table(
+            ["campaign", "dials", "answered", "answer", "abandoned", "abandon", "", "talk (mean)"],
+            [_campaign_row(name, c) for name, c in campaigns.items()],
+        )
+        lines.append("")
+    teams = report["teams"]
+    if teams:
+        lines.append("Teams")
+        lines += _table(
+            ["team", "agents", "occupancy", "breaks", "break time", "check-ins suggested"],
+            [_team_row(name, t) for name, t in teams.items()],
+        )
+        lines.append("")
+        lines.append(
+            "Check-ins are suggestions to offer support (a break, a word, a lighter hour),"
+            " never faults."
+        )
+    if not campaigns and not teams:
+        lines.append("No events could be applied.")
+    return "\n".join(lines) + "\n"
+
+
+def _heading(report: dict[str, Any]) -> str:
+    events, window = report["events"], report["window"]
+    span = "no events"
+    if window["start_ts"] is not None:
+        span = f"{_time(window['start_ts'])} to {_time(window['end_ts'])} UTC"
+    return (
+        f"floorpulse report, {span}\n"
+        f"{events['lines']:,} lines: {events['valid']:,} valid, {events['invalid']:,} invalid,"
+        f" {events['duplicate']:,} duplicate, {events['late']:,} late"
+    )
+
+
+def _campaign_row(name: str, c: dict[str, Any]) -> list[str]:
+    ratio = c["abandon_ratio"]
+    if ratio is None:
+        mark = ""
+    elif ratio > ABANDON_LINE:
+        mark = "over 3%: slow the dialer"
+    elif ratio > 0.8 * ABANDON_LINE:
+        mark = "near 3%"
+    else:
+        mark = "within 3%"
+    talk = _duration(c["talk_seconds"])
+    if c["talk_seconds_mean"] is not None:
+        talk += f" ({_duration(c['talk_seconds_mean'])})"
+    return [
+        name,
+        f"{c['dialed']:,}",
+        f"{c['answered_human']:,}",
+        _percent(c["answer_ratio"]),
+        f"{c['abandoned']:,}",
+        _percent(ratio),
+        mark,
+        talk,
+    ]
+
+
+def _team_row(name: str, t: dict[str, Any]) -> list[str]:
+    offered = [
+        f"{count} {CHECKIN_WORDS[kind][count != 1]}"
+        for kind, count in t["checkins"].items()
+        if count
+    ]
+    return [
+        name,
+        str(t["agents"]),
+        _percent(t["occupancy_ratio"]),
+        str(t["breaks"]["count"]),
+        _duration(t["breaks"]["seconds"]),
+        ", ".join(offered) or "none",
+    ]
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        text = "  ".join(
+            c.ljust(w) if i in (0, len(cells) - 1) or not c[:1].isdigit() else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+        return "  " + text.rstrip()
+
+    return [line(header), *(line(r) for r in rows)]
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _duration(seconds: float) -> str:
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def _time(ts: int) -> str:
+    return dt.datetime.fromtimestamp(ts / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,77 @@
+"""`floorpulse analyze` as a user runs it: a process, a file, standard input, an exit status."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.scenarios import expected_report_path, first_difference, scenario_logs
+
+
+def floorpulse(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli", *args],
+        input=stdin,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("log", scenario_logs(), ids=lambda p: p.name)
+def test_each_scenario_prints_its_expected_report(log: Path) -> None:
+    done = floorpulse("analyze", str(log), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    expected = json.loads(expected_report_path(log).read_text())
+    assert first_difference(json.loads(done.stdout), expected) is None
+
+
+def test_compressed_log_on_standard_input() -> None:
+    log = next(p for p in scenario_logs() if p.name.startswith("basic"))
+    done = floorpulse("analyze", "-", stdin=gzip.compress(log.read_bytes()))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["events"]["valid"] == 24
+
+
+def test_unreadable_file_gets_one_line_and_a_non_zero_exit(tmp_path: Path) -> None:
+    done = floorpulse("analyze", str(tmp_path / "missing.jsonl"))
+    assert done.returncode != 0
+    assert done.stdout == b""
+    assert done.stderr.decode().count("\n") == 1
+    assert "missing.jsonl" in done.stderr.decode()
+
+
+def test_corrupt_gzip_is_unreadable(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jsonl.gz"
+    whole = gzip.compress(b"".join(b'{"v": 1, "n": %d}\n' % n for n in range(10_000)))
+    broken.write_bytes(whole[: len(whole) // 2])
+    done = floorpulse("analyze", str(broken))
+    assert done.returncode != 0
+    assert done.stderr.decode().count("\n") == 1
+
+
+def test_invalid_lines_are_counted_not_fatal(tmp_path: Path) -> None:
+    log = tmp_path / "junk.jsonl"
+    log.write_bytes(b'not json\n\n   \n{"v": 2}\n\xff\xfe\n')
+    done = floorpulse("analyze", str(log))
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["events"] == {"lines": 3, "valid": 0, "invalid": 3, "duplicate": 0, "late": 0}
+    assert report["window"] == {"start_ts": None, "end_ts": None}
+
+
+def test_text_report_marks_the_three_percent_line_and_speaks_of_care() -> None:
+    shift = next(p for p in scenario_logs() if p.name.startswith("shift"))
+    done = floorpulse("analyze", str(shift), "--format", "text")
+    assert done.returncode == 0, done.stderr
+    text = done.stdout.decode()
+    for campaign in ("camp-a", "camp-b", "camp-c"):
+        assert campaign in text
+    assert "over 3%" in text
+    assert "long stretches without a real break" in text
+    assert "never faults" in text
