@@ -9,7 +9,9 @@ from streams.codec import InvalidEvent, decode
 from streams.engine import DEFAULT_PARAMS, EventCounts, Floor, Outcome, Params, build_report
 
 
-def fold_lines(lines: Iterable[bytes], params: Params = DEFAULT_PARAMS) -> tuple[Floor, EventCounts]:
+def fold_lines(
+    lines: Iterable[bytes], params: Params = DEFAULT_PARAMS
+) -> tuple[Floor, EventCounts]:
     """Apply every line; invalid lines are counted, never fatal.
 
     Duplicates are found across the whole log, as events.md asks of the offline analyzer, so this

@@ -30,7 +30,9 @@ class AnsweredBy(enum.StrEnum):
     MACHINE = "machine"
 
 
-class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+# gc=False: events hold only strings and integers, so they can never be part of a reference cycle,
+# and leaving them out of the cycle collector makes decoding a long log markedly cheaper.
+class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", gc=False):
     v: Literal[1]
     event_id: Text
     ts: Millis

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Final, assert_never
 
 import msgspec
@@ -48,6 +47,8 @@ class CampaignTrack(msgspec.Struct):
 
     totals: CampaignTotals = msgspec.field(default_factory=CampaignTotals)
     clock: int = 0
+    next_sweep: int = 0
+    """Campaign time of the next sweep for quiet calls."""
 
 
 class CallFold:
@@ -116,17 +117,18 @@ class CallFold:
                 totals.active[phase] += 1
             call.phase = phase
 
-    def retire(self, calls: dict[str, CallTrack], order: OrderedDict[str, None],
-               campaign: CampaignTrack) -> None:
-        """Forget calls quiet for `call_retention_s` of their campaign's time (memory follows
-        open calls); `order` lists the campaign's calls, least recently active first."""
+    def retire(
+        self, calls: dict[str, CallTrack], members: dict[str, None], campaign: CampaignTrack
+    ) -> None:
+        """Forget the campaign's calls quiet for `call_retention_s` of its event time, so that
+        memory follows open calls. Sweeps at most four times per retention period."""
+        if campaign.clock < campaign.next_sweep:
+            return
         horizon = campaign.clock - self.retention
-        while order:
-            call_id = next(iter(order))
-            call = calls[call_id]
-            if call.last_ts >= horizon:
-                return
-            del order[call_id], calls[call_id]
+        campaign.next_sweep = campaign.clock + self.retention // 4
+        for call_id in [c for c in members if calls[c].last_ts < horizon]:
+            call = calls.pop(call_id)
+            del members[call_id]
             if call.phase != NO_PHASE:
                 campaign.totals.active[call.phase] -= 1
 

@@ -14,9 +14,7 @@ MESSAGES: Final = {
         "Back-to-back calls for over an hour with little breathing room. "
         "A lighter next hour, or a short pause, may help."
     ),
-    "rejection_streak": (
-        "Several hard calls in a row. A kind word or a short reset may help."
-    ),
+    "rejection_streak": ("Several hard calls in a row. A kind word or a short reset may help."),
     "long_shift": "A long shift today. Worth checking in on how they are doing.",
 }
 

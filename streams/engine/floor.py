@@ -8,8 +8,6 @@ and merged (`merge`), which is what the live pipeline does across workers.
 from __future__ import annotations
 
 import enum
-from collections import OrderedDict
-from typing import assert_never
 
 from streams.engine.agent import AgentFold, AgentTrack
 from streams.engine.calls import CallFold, CallTrack, CampaignTrack
@@ -44,7 +42,7 @@ class Floor:
         self.agents: dict[str, AgentTrack] = {}
         self.calls: dict[str, CallTrack] = {}
         self.campaigns: dict[str, CampaignTrack] = {}
-        self._call_order: dict[str, OrderedDict[str, None]] = {}
+        self._campaign_calls: dict[str, dict[str, None]] = {}
         self.effects: list[Checkin] = []
         """Check-in openings and closings, in the order they were decided; the caller drains it."""
         self.first_ts = 0
@@ -53,20 +51,11 @@ class Floor:
         self._call_fold = CallFold(params)
 
     def apply(self, event: Event) -> Outcome:
-        match event:
-            case AgentStateChanged() | AgentDisposition():
-                outcome, ts = self._apply_agent(event)
-            case (
-                CallDialed()
-                | CallAnswered()
-                | CallUnanswered()
-                | CallDropped()
-                | CallConnected()
-                | CallEnded()
-            ):
-                outcome, ts = self._apply_call(event)
-            case _:
-                assert_never(event)
+        # One isinstance rather than a match over eight classes: this is the hot path.
+        if isinstance(event, (AgentStateChanged, AgentDisposition)):
+            outcome, ts = self._apply_agent(event)
+        else:
+            outcome, ts = self._apply_call(event)
         if outcome is not Outcome.DUPLICATE:
             if not self.first_ts or ts < self.first_ts:
                 self.first_ts = ts
@@ -96,7 +85,7 @@ class Floor:
         self.agents |= other.agents
         self.calls |= other.calls
         self.campaigns |= other.campaigns
-        self._call_order |= other._call_order
+        self._campaign_calls |= other._campaign_calls
         self.effects += other.effects
         if other.first_ts and (not self.first_ts or other.first_ts < self.first_ts):
             self.first_ts = other.first_ts
@@ -125,6 +114,10 @@ class Floor:
         call = self.calls.get(event.call_id)
         if call is None:
             call = self.calls[event.call_id] = CallTrack(event.campaign_id)
+            members = self._campaign_calls.get(event.campaign_id)
+            if members is None:
+                members = self._campaign_calls[event.campaign_id] = {}
+            members[event.call_id] = None
         elif event.event_id in call.ids:
             return Outcome.DUPLICATE, event.ts
         call.ids.append(event.event_id)
@@ -136,10 +129,8 @@ class Floor:
         if campaign is None:
             campaign = self.campaigns[event.campaign_id] = CampaignTrack()
         self._call_fold.apply(call, campaign, event, ts)
-        order = self._call_order.get(call.campaign)
-        if order is None:
-            order = self._call_order[call.campaign] = OrderedDict()
-        order[event.call_id] = None
-        order.move_to_end(event.call_id)
-        self._call_fold.retire(self.calls, order, self.campaigns[call.campaign])
+        if campaign.clock >= campaign.next_sweep:
+            members = self._campaign_calls.get(event.campaign_id)
+            if members is not None:
+                self._call_fold.retire(self.calls, members, campaign)
         return outcome, ts

@@ -20,16 +20,23 @@ class Params:
     session_gap_s: float = 1800
     shift_s: float = 32400
     abandon_after_ms: int = 2000
-    # How long a call is remembered after its last event, by its campaign's event time: enough for
-    # late duplicates (events.md asks for at least 10 minutes), bounded so memory follows open calls.
+    # How long a call is remembered after its last event, by its campaign's event time: long
+    # enough for late duplicates (events.md asks for 10 minutes), short enough that memory
+    # follows open calls.
     call_retention_s: float = 3600
     # Day buckets kept per campaign; None keeps all (the offline report lists every day).
     keep_days: int | None = None
     codes: Codes = DEFAULT_CODES
 
     def __post_init__(self) -> None:
-        for name in ("recovery_s", "stretch_s", "occupancy_window_s", "session_gap_s",
-                     "shift_s", "call_retention_s"):
+        for name in (
+            "recovery_s",
+            "stretch_s",
+            "occupancy_window_s",
+            "session_gap_s",
+            "shift_s",
+            "call_retention_s",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
         if not 0 < self.occupancy_threshold < 1:

@@ -48,7 +48,8 @@ def build_report(floor: Floor, events: EventCounts) -> dict[str, Any]:
             name: _campaign(track.totals) for name, track in sorted(floor.campaigns.items())
         },
         "teams": {
-            name: _team(agents, share) for name, (agents, share) in sorted(team_totals(floor).items())
+            name: _team(agents, share)
+            for name, (agents, share) in sorted(team_totals(floor).items())
         },
     }
 

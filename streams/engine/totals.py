@@ -1,4 +1,4 @@
-"""Additive totals: what entities contribute to teams and campaigns, summed for reports and metrics."""
+"""Additive totals: what agents and calls contribute to teams and campaigns."""
 
 from __future__ import annotations
 
@@ -71,8 +71,10 @@ class TeamShare(msgspec.Struct):
                 mine[i] += value
         _add_histograms(self.wait, other.wait, WAIT_BOUNDS_S)
         _add_histograms(self.breaks, other.breaks, BREAK_BOUNDS_S)
-        self.dispositions = [a + b for a, b in zip(self.dispositions, other.dispositions)]
-        self.checkins = [a + b for a, b in zip(self.checkins, other.checkins)]
+        self.dispositions = [
+            a + b for a, b in zip(self.dispositions, other.dispositions, strict=True)
+        ]
+        self.checkins = [a + b for a, b in zip(self.checkins, other.checkins, strict=True)]
 
 
 class DayBucket(msgspec.Struct, array_like=True):
