@@ -1,0 +1,30 @@
+"""Fixtures for tests against the real local broker, which `floorpulse kafka start` runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.settings import Settings, load_settings
+from streams.topics_admin import BrokerUnreachable, list_topics
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """The settings every floorpulse command would build from this environment."""
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+def bootstrap(settings: Settings) -> str:
+    """FLOORPULSE_KAFKA_BOOTSTRAP, once a broker answers there; the test fails if none does."""
+    try:
+        list_topics(settings.kafka_bootstrap, timeout_s=10.0)
+    except BrokerUnreachable as exc:
+        problem = str(exc)
+    else:
+        return settings.kafka_bootstrap
+    pytest.fail(
+        f"no Kafka broker answers at {settings.kafka_bootstrap} (FLOORPULSE_KAFKA_BOOTSTRAP); "
+        f"start one with `floorpulse kafka start`. {problem}",
+        pytrace=False,
+    )
