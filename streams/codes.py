@@ -9,8 +9,18 @@ from typing import Final
 OTHER: Final = "other"
 
 PAUSE_REASONS: Final = frozenset(
-    {"break", "lunch", "prayer", "restroom", "training", "coaching", "meeting", "technical",
-     "personal", OTHER}
+    {
+        "break",
+        "lunch",
+        "prayer",
+        "restroom",
+        "training",
+        "coaching",
+        "meeting",
+        "technical",
+        "personal",
+        OTHER,
+    }
 )
 UNANSWERED_OUTCOMES: Final = frozenset({"no_answer", "busy", "failed", "invalid", OTHER})
 POSITIVE_DISPOSITIONS: Final = frozenset({"sale", "appointment", "interested", "callback"})
@@ -26,7 +36,7 @@ def canonical(code: str) -> str:
 class _Lookup:
     """Maps raw codes to labels, remembering answers: dialers repeat a handful of codes."""
 
-    __slots__ = ("_labels", "_default", "_seen")
+    __slots__ = ("_default", "_labels", "_seen")
 
     def __init__(self, labels: Mapping[str, str], default: str) -> None:
         self._labels = {canonical(code): label for code, label in labels.items()}

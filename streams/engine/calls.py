@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Final, assert_never
+from collections.abc import Callable
+from typing import Any, Final
 
 import msgspec
 
@@ -59,63 +60,88 @@ class CallFold:
         self.abandon_after = params.abandon_after_ms
         self.retention = ms(params.call_retention_s)
         self.keep_days = params.keep_days
+        # A table by type rather than a match: the call path carries most of a floor's events.
+        # tests/engine checks that every call event type has its entry.
+        self.handlers: dict[type[CallEvent], Callable[[CallTrack, CampaignTotals, Any, int], int]]
+        self.handlers = {
+            CallDialed: self._dialed,
+            CallAnswered: self._answered,
+            CallUnanswered: self._unanswered,
+            CallDropped: self._dropped,
+            CallConnected: self._connected,
+            CallEnded: self._ended,
+        }
 
     def apply(self, call: CallTrack, campaign: CampaignTrack, event: CallEvent, ts: int) -> None:
         totals = campaign.totals
         if ts > campaign.clock:
             campaign.clock = ts
-        phase = call.phase
-        match event:
-            case CallDialed():
-                totals.dialed += 1
-                if phase == NO_PHASE and not call.done and not call.answered:
-                    phase = DIALING
-            case CallAnswered():
-                call.answered = True
-                if event.answered_by is AnsweredBy.HUMAN:
-                    self._answer(call, totals, ts)
-                    if phase == DIALING or (phase == NO_PHASE and not call.done):
-                        phase = WAITING
-                else:
-                    totals.answered_machine += 1
-                    if phase == DIALING:
-                        phase = NO_PHASE
-            case CallUnanswered():
-                totals.unanswered += 1
-                outcome = self.codes.outcome(event.outcome)
-                by_outcome = totals.unanswered_by_outcome
-                by_outcome[outcome] = by_outcome.get(outcome, 0) + 1
-                phase, call.done = NO_PHASE, True
-            case CallDropped():
-                self._imply_answer(call, totals, ts)
-                totals.dropped += 1
-                self._abandon(totals, ts)
-                phase, call.done = NO_PHASE, True
-            case CallConnected():
-                self._imply_answer(call, totals, ts)
-                totals.connected += 1
-                if call.human_ts and ts - call.human_ts > self.abandon_after:
-                    totals.late_connected += 1
-                    self._abandon(totals, ts)
-                if not call.connected_ts:
-                    call.connected_ts = ts
-                if event.team_id not in totals.teams:
-                    totals.teams.append(event.team_id)
-                if not call.done:
-                    phase = TALKING
-            case CallEnded():
-                if call.connected_ts and not call.talked:
-                    call.talked = True
-                    totals.talk.observe(ts - call.connected_ts, TALK_BOUNDS_MS)
-                phase, call.done = NO_PHASE, True
-            case _:
-                assert_never(event)
+        phase = self.handlers[type(event)](call, totals, event, ts)
         if phase != call.phase:
             if call.phase != NO_PHASE:
                 totals.active[call.phase] -= 1
             if phase != NO_PHASE:
                 totals.active[phase] += 1
             call.phase = phase
+
+    # Each handler counts its event and returns the call's phase after it.
+
+    def _dialed(self, call: CallTrack, totals: CampaignTotals, event: CallDialed, ts: int) -> int:
+        totals.dialed += 1
+        if call.phase == NO_PHASE and not call.done and not call.answered:
+            return DIALING
+        return call.phase
+
+    def _answered(
+        self, call: CallTrack, totals: CampaignTotals, event: CallAnswered, ts: int
+    ) -> int:
+        call.answered = True
+        phase = call.phase
+        if event.answered_by is AnsweredBy.HUMAN:
+            self._answer(call, totals, ts)
+            if phase == DIALING or (phase == NO_PHASE and not call.done):
+                return WAITING
+            return phase
+        totals.answered_machine += 1
+        return NO_PHASE if phase == DIALING else phase
+
+    def _unanswered(
+        self, call: CallTrack, totals: CampaignTotals, event: CallUnanswered, ts: int
+    ) -> int:
+        totals.unanswered += 1
+        outcome = self.codes.outcome(event.outcome)
+        by_outcome = totals.unanswered_by_outcome
+        by_outcome[outcome] = by_outcome.get(outcome, 0) + 1
+        call.done = True
+        return NO_PHASE
+
+    def _dropped(self, call: CallTrack, totals: CampaignTotals, event: CallDropped, ts: int) -> int:
+        self._imply_answer(call, totals, ts)
+        totals.dropped += 1
+        self._abandon(totals, ts)
+        call.done = True
+        return NO_PHASE
+
+    def _connected(
+        self, call: CallTrack, totals: CampaignTotals, event: CallConnected, ts: int
+    ) -> int:
+        self._imply_answer(call, totals, ts)
+        totals.connected += 1
+        if call.human_ts and ts - call.human_ts > self.abandon_after:
+            totals.late_connected += 1
+            self._abandon(totals, ts)
+        if not call.connected_ts:
+            call.connected_ts = ts
+        if event.team_id not in totals.teams:
+            totals.teams.append(event.team_id)
+        return call.phase if call.done else TALKING
+
+    def _ended(self, call: CallTrack, totals: CampaignTotals, event: CallEnded, ts: int) -> int:
+        if call.connected_ts and not call.talked:
+            call.talked = True
+            totals.talk.observe(ts - call.connected_ts, TALK_BOUNDS_MS)
+        call.done = True
+        return NO_PHASE
 
     def retire(
         self, calls: dict[str, CallTrack], members: dict[str, None], campaign: CampaignTrack
@@ -142,14 +168,14 @@ class CallFold:
         totals.answered_human += 1
         if not call.human_ts:
             call.human_ts = ts
-        self._bucket(totals, ts).answered_human += 1
+        self._day(totals, ts).answered_human += 1
         self._hour(totals, ts).answered_human += 1
 
     def _abandon(self, totals: CampaignTotals, ts: int) -> None:
-        self._bucket(totals, ts).abandoned += 1
+        self._day(totals, ts).abandoned += 1
         self._hour(totals, ts).abandoned += 1
 
-    def _bucket(self, totals: CampaignTotals, ts: int) -> DayBucket:
+    def _day(self, totals: CampaignTotals, ts: int) -> DayBucket:
         day = ts // DAY_MS
         bucket = totals.by_day.get(day)
         if bucket is None:
@@ -164,5 +190,6 @@ class CallFold:
         bucket = totals.by_hour.get(hour)
         if bucket is None:
             bucket = totals.by_hour[hour] = DayBucket()
-            totals.by_hour = {h: b for h, b in totals.by_hour.items() if h > hour - 24}
+            newest = max(totals.by_hour)
+            totals.by_hour = {h: b for h, b in totals.by_hour.items() if h > newest - 24}
         return bucket

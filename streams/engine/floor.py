@@ -34,6 +34,9 @@ class Outcome(enum.IntEnum):
     """Seen before: ignored."""
 
 
+APPLIED, LATE, DUPLICATE = Outcome.APPLIED, Outcome.LATE, Outcome.DUPLICATE
+
+
 class Floor:
     """The state of a floor (or of the partitions one worker owns) and how events change it."""
 
@@ -53,15 +56,8 @@ class Floor:
     def apply(self, event: Event) -> Outcome:
         # One isinstance rather than a match over eight classes: this is the hot path.
         if isinstance(event, (AgentStateChanged, AgentDisposition)):
-            outcome, ts = self._apply_agent(event)
-        else:
-            outcome, ts = self._apply_call(event)
-        if outcome is not Outcome.DUPLICATE:
-            if not self.first_ts or ts < self.first_ts:
-                self.first_ts = ts
-            if ts > self.last_ts:
-                self.last_ts = ts
-        return outcome
+            return self._apply_agent(event)
+        return self._apply_call(event)
 
     def tick(self, agent_id: str, now: int) -> None:
         """Let an agent's time pass to `now` with no event (live partitions only)."""
@@ -91,40 +87,50 @@ class Floor:
             self.first_ts = other.first_ts
         self.last_ts = max(self.last_ts, other.last_ts)
 
-    def _apply_agent(self, event: AgentStateChanged | AgentDisposition) -> tuple[Outcome, int]:
+    def _applied_at(self, ts: int) -> None:
+        if ts > self.last_ts:
+            self.last_ts = ts
+        if ts < self.first_ts or not self.first_ts:
+            self.first_ts = ts
+
+    def _apply_agent(self, event: AgentStateChanged | AgentDisposition) -> Outcome:
         track = self.agents.get(event.agent_id)
         if track is None:
             track = self.agents[event.agent_id] = AgentTrack(event.agent_id)
         ts = event.ts
         if track.seen(event.event_id, ts):
-            return Outcome.DUPLICATE, ts
-        outcome = Outcome.APPLIED
+            return DUPLICATE
+        outcome = APPLIED
         if ts < track.clock:
-            ts, outcome = track.clock, Outcome.LATE
+            ts, outcome = track.clock, LATE
         if isinstance(event, AgentStateChanged):
             self._agent_fold.state(track, event, ts)
         else:
             self._agent_fold.disposition(track, event, ts)
-        return outcome, ts
+        self._applied_at(ts)
+        return outcome
 
     def _apply_call(
         self,
         event: CallDialed | CallAnswered | CallUnanswered | CallDropped | CallConnected | CallEnded,
-    ) -> tuple[Outcome, int]:
-        call = self.calls.get(event.call_id)
+    ) -> Outcome:
+        call_id, ts = event.call_id, event.ts
+        call = self.calls.get(call_id)
         if call is None:
-            call = self.calls[event.call_id] = CallTrack(event.campaign_id)
+            call = self.calls[call_id] = CallTrack(event.campaign_id, ts, ids=[event.event_id])
             members = self._campaign_calls.get(event.campaign_id)
             if members is None:
                 members = self._campaign_calls[event.campaign_id] = {}
-            members[event.call_id] = None
-        elif event.event_id in call.ids:
-            return Outcome.DUPLICATE, event.ts
-        call.ids.append(event.event_id)
-        ts, outcome = event.ts, Outcome.APPLIED
-        if ts < call.last_ts:
-            ts, outcome = call.last_ts, Outcome.LATE
-        call.last_ts = ts
+            members[call_id] = None
+            outcome = APPLIED
+        else:
+            if event.event_id in call.ids:
+                return DUPLICATE
+            call.ids.append(event.event_id)
+            outcome = APPLIED
+            if ts < call.last_ts:
+                ts, outcome = call.last_ts, LATE
+            call.last_ts = ts
         campaign = self.campaigns.get(event.campaign_id)
         if campaign is None:
             campaign = self.campaigns[event.campaign_id] = CampaignTrack()
@@ -133,4 +139,5 @@ class Floor:
             members = self._campaign_calls.get(event.campaign_id)
             if members is not None:
                 self._call_fold.retire(self.calls, members, campaign)
-        return outcome, ts
+        self._applied_at(ts)
+        return outcome
