@@ -29,7 +29,6 @@ PHASES: Final = ("dialing", "waiting", "talking")
 class CallTrack(msgspec.Struct, array_like=True):
     """What the engine remembers of one call while it may still receive events."""
 
-    campaign: str
     last_ts: int = 0
     human_ts: int = 0
     """First human answer, explicit or implied; 0 for none."""
@@ -44,9 +43,14 @@ class CallTrack(msgspec.Struct, array_like=True):
 
 
 class CampaignTrack(msgspec.Struct):
-    """A campaign's totals and its event-time clock (its latest event)."""
+    """A campaign: its totals, its calls, and its event-time clock (its latest event).
+
+    Calls live inside their campaign because call events are keyed by campaign in Kafka: one
+    partition owns a campaign and everything its statistics need.
+    """
 
     totals: CampaignTotals = msgspec.field(default_factory=CampaignTotals)
+    calls: dict[str, CallTrack] = msgspec.field(default_factory=dict)
     clock: int = 0
     next_sweep: int = 0
     """Campaign time of the next sweep for quiet calls."""
@@ -59,6 +63,7 @@ class CallFold:
         self.codes = params.codes
         self.abandon_after = params.abandon_after_ms
         self.retention = ms(params.call_retention_s)
+        self.open_retention = ms(params.open_call_retention_s)
         self.keep_days = params.keep_days
         # A table by type rather than a match: the call path carries most of a floor's events.
         # tests/engine checks that every call event type has its entry.
@@ -143,18 +148,21 @@ class CallFold:
         call.done = True
         return NO_PHASE
 
-    def retire(
-        self, calls: dict[str, CallTrack], members: dict[str, None], campaign: CampaignTrack
-    ) -> None:
-        """Forget the campaign's calls quiet for `call_retention_s` of its event time, so that
-        memory follows open calls. Sweeps at most four times per retention period."""
-        if campaign.clock < campaign.next_sweep:
-            return
-        horizon = campaign.clock - self.retention
+    def retire(self, campaign: CampaignTrack) -> None:
+        """Forget the campaign's finished calls quiet for `call_retention_s` of its event time
+        (open ones after `open_call_retention_s`), so that memory follows open calls. Sweeps at
+        most four times per retention period."""
+        done_before = campaign.clock - self.retention
+        open_before = campaign.clock - self.open_retention
         campaign.next_sweep = campaign.clock + self.retention // 4
-        for call_id in [c for c in members if calls[c].last_ts < horizon]:
+        calls = campaign.calls
+        quiet = [
+            call_id
+            for call_id, call in calls.items()
+            if call.last_ts < open_before or (call.done and call.last_ts < done_before)
+        ]
+        for call_id in quiet:
             call = calls.pop(call_id)
-            del members[call_id]
             if call.phase != NO_PHASE:
                 campaign.totals.active[call.phase] -= 1
 

@@ -43,9 +43,7 @@ class Floor:
     def __init__(self, params: Params = DEFAULT_PARAMS) -> None:
         self.params = params
         self.agents: dict[str, AgentTrack] = {}
-        self.calls: dict[str, CallTrack] = {}
         self.campaigns: dict[str, CampaignTrack] = {}
-        self._campaign_calls: dict[str, dict[str, None]] = {}
         self.effects: list[Checkin] = []
         """Check-in openings and closings, in the order they were decided; the caller drains it."""
         self.first_ts = 0
@@ -79,9 +77,7 @@ class Floor:
         if overlap:
             raise ValueError(f"floors share entities: {sorted(overlap)[:5]}")
         self.agents |= other.agents
-        self.calls |= other.calls
         self.campaigns |= other.campaigns
-        self._campaign_calls |= other._campaign_calls
         self.effects += other.effects
         if other.first_ts and (not self.first_ts or other.first_ts < self.first_ts):
             self.first_ts = other.first_ts
@@ -115,13 +111,12 @@ class Floor:
         event: CallDialed | CallAnswered | CallUnanswered | CallDropped | CallConnected | CallEnded,
     ) -> Outcome:
         call_id, ts = event.call_id, event.ts
-        call = self.calls.get(call_id)
+        campaign = self.campaigns.get(event.campaign_id)
+        if campaign is None:
+            campaign = self.campaigns[event.campaign_id] = CampaignTrack()
+        call = campaign.calls.get(call_id)
         if call is None:
-            call = self.calls[call_id] = CallTrack(event.campaign_id, ts, ids=[event.event_id])
-            members = self._campaign_calls.get(event.campaign_id)
-            if members is None:
-                members = self._campaign_calls[event.campaign_id] = {}
-            members[call_id] = None
+            call = campaign.calls[call_id] = CallTrack(ts, ids=[event.event_id])
             outcome = APPLIED
         else:
             if event.event_id in call.ids:
@@ -131,13 +126,8 @@ class Floor:
             if ts < call.last_ts:
                 ts, outcome = call.last_ts, LATE
             call.last_ts = ts
-        campaign = self.campaigns.get(event.campaign_id)
-        if campaign is None:
-            campaign = self.campaigns[event.campaign_id] = CampaignTrack()
         self._call_fold.apply(call, campaign, event, ts)
         if campaign.clock >= campaign.next_sweep:
-            members = self._campaign_calls.get(event.campaign_id)
-            if members is not None:
-                self._call_fold.retire(self.calls, members, campaign)
+            self._call_fold.retire(campaign)
         self._applied_at(ts)
         return outcome

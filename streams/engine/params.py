@@ -20,10 +20,13 @@ class Params:
     session_gap_s: float = 1800
     shift_s: float = 32400
     abandon_after_ms: int = 2000
-    # How long a call is remembered after its last event, by its campaign's event time: long
-    # enough for late duplicates (events.md asks for 10 minutes), short enough that memory
-    # follows open calls.
+    # How long a finished call (ended, unanswered or dropped) is remembered after its last event,
+    # by its campaign's event time: long enough for late duplicates and stragglers (events.md
+    # asks for 10 minutes), short enough that memory follows open calls.
     call_retention_s: float = 3600
+    # An open call that has been quiet this long is taken to be lost by its dialer (no call lasts
+    # twelve hours); forgetting it keeps memory bounded when outcomes go missing.
+    open_call_retention_s: float = 43200
     # Day buckets kept per campaign; None keeps all (the offline report lists every day).
     keep_days: int | None = None
     codes: Codes = DEFAULT_CODES
