@@ -1,0 +1,1 @@
+"""Tests of the pure statistics engine (streams/engine) against shared/contract/stats.md."""
