@@ -21,9 +21,9 @@ class Params:
     shift_s: float = 32400
     abandon_after_ms: int = 2000
     # How long a finished call (ended, unanswered or dropped) is remembered after its last event,
-    # by its campaign's event time: long enough for late duplicates and stragglers (events.md
-    # asks for 10 minutes), short enough that memory follows open calls.
-    call_retention_s: float = 3600
+    # by its campaign's event time: the ten minutes events.md asks for late duplicates, so that
+    # memory (and a live worker's campaign state) follows open calls.
+    call_retention_s: float = 600
     # An open call that has been quiet this long is taken to be lost by its dialer (no call lasts
     # twelve hours); forgetting it keeps memory bounded when outcomes go missing.
     open_call_retention_s: float = 43200
