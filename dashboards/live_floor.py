@@ -1,0 +1,189 @@
+"""Live floor, for operations: who is free, how the dialers pace, and the 3% abandon line."""
+
+from __future__ import annotations
+
+from dashboards import recorded
+from dashboards.panels import Dashboard, Mark, Panel, Query
+from dashboards.promql import quantile, rate, ratio, total
+from dashboards.selectors import by_campaign, by_team, by_team_and_campaign, in_large_teams
+
+UID = "floorpulse-live-floor"
+
+
+def dashboard() -> Dashboard:
+    return Dashboard(
+        uid=UID,
+        title="floorpulse: live floor",
+        description="The floor now: people by state, the dialers' pace and abandoned calls.",
+        tags=("floorpulse", "operations"),
+        panels=(
+            Panel(
+                title="People by state",
+                description=(
+                    "How many people are ready, on a call, wrapping up or paused, in teams of at "
+                    "least five. A floor with nobody ready has no breathing room."
+                ),
+                queries=(
+                    Query(
+                        total(in_large_teams(by_team_and_campaign("floorpulse_agents")), "state"),
+                        "{{state}}",
+                    ),
+                ),
+                stacked=True,
+                width=8,
+            ),
+            Panel(
+                title="Paused, by reason",
+                description=(
+                    "People paused now, by the reason they gave: breaks, lunch, prayer, training "
+                    "and the rest, in teams of at least five. Pauses are part of a healthy shift."
+                ),
+                queries=(
+                    Query(
+                        total(in_large_teams(by_team("floorpulse_agents_paused")), "reason"),
+                        "{{reason}}",
+                    ),
+                ),
+                stacked=True,
+                width=8,
+            ),
+            Panel(
+                title="Calls now, by phase",
+                description=(
+                    "Calls dialing (ringing out), waiting (a person answered and waits for "
+                    "someone free) and talking. Waiting calls are people on hold in silence."
+                ),
+                queries=(
+                    Query(total(by_campaign("floorpulse_calls_active"), "phase"), "{{phase}}"),
+                ),
+                stacked=True,
+                width=8,
+            ),
+            Panel(
+                title="Dials and answers per minute",
+                description=(
+                    "Lines the dialers placed, and calls a person or a machine answered, per "
+                    "minute over the last 5 minutes."
+                ),
+                queries=(
+                    Query(
+                        total(rate(by_campaign("floorpulse_calls_dialed_total"), "5m"), "campaign")
+                        + " * 60",
+                        "{{campaign}} dials",
+                    ),
+                    Query(
+                        total(
+                            rate(by_campaign("floorpulse_calls_answered_total"), "5m"),
+                            "campaign, answered_by",
+                        )
+                        + " * 60",
+                        "{{campaign}} answered by a {{answered_by}}",
+                    ),
+                ),
+            ),
+            Panel(
+                title="Answer ratio",
+                description=(
+                    "Share of dials a person answered, over the last 15 minutes: it sets how "
+                    "many lines the dialer needs for each free person."
+                ),
+                queries=(
+                    Query(
+                        ratio(
+                            rate(
+                                by_campaign(
+                                    "floorpulse_calls_answered_total", 'answered_by="human"'
+                                ),
+                                "15m",
+                            ),
+                            rate(by_campaign("floorpulse_calls_dialed_total"), "15m"),
+                            "campaign",
+                        ),
+                        "{{campaign}}",
+                    ),
+                ),
+                unit="percentunit",
+                min=0,
+            ),
+            Panel(
+                title="Lines in use per ready person",
+                description=(
+                    "Lines ringing or holding a person who answered, per person ready to take a "
+                    "call, both averaged over 5 minutes. Higher means the dialer paces ahead of "
+                    "the people: more waiting in silence, more abandoned calls."
+                ),
+                queries=(
+                    Query(
+                        ratio(
+                            "avg_over_time("
+                            + by_campaign("floorpulse_calls_active", 'phase=~"dialing|waiting"')
+                            + "[5m])",
+                            "avg_over_time("
+                            + by_campaign("floorpulse_agents", 'state="ready"')
+                            + "[5m])",
+                            "campaign",
+                        ),
+                        "{{campaign}}",
+                    ),
+                ),
+            ),
+            Panel(
+                title="Abandoned calls: 15 minutes, 24 hours, 30 days",
+                description=(
+                    "Calls answered by a person that nobody took in time (dropped, or connected "
+                    "more than two seconds later), per call a person answered. The red line is "
+                    "3%, the limit over 30 days: when a campaign nears it, slow its dialer."
+                ),
+                queries=(
+                    Query(by_campaign(recorded.ABANDON_15M), "{{campaign}} 15 min"),
+                    Query(by_campaign(recorded.ABANDON, 'window="24h"'), "{{campaign}} 24 h"),
+                    Query(by_campaign(recorded.ABANDON, 'window="30d"'), "{{campaign}} 30 days"),
+                ),
+                unit="percentunit",
+                min=0,
+                marks=(Mark(recorded.ABANDON_LINE, "red"),),
+                width=24,
+            ),
+            Panel(
+                title="Talk time",
+                description="Median and mean length of calls that ended in the last 15 minutes.",
+                queries=(
+                    Query(
+                        quantile(
+                            0.5,
+                            rate(by_campaign("floorpulse_call_talk_seconds_bucket"), "15m"),
+                            "campaign",
+                        ),
+                        "{{campaign}} median",
+                    ),
+                    Query(
+                        ratio(
+                            rate(by_campaign("floorpulse_call_talk_seconds_sum"), "15m"),
+                            rate(by_campaign("floorpulse_call_talk_seconds_count"), "15m"),
+                            "campaign",
+                        ),
+                        "{{campaign}} mean",
+                    ),
+                ),
+                unit="s",
+            ),
+            Panel(
+                title="The wait between calls",
+                description=(
+                    "How long people were ready before their next call came, over the last 15 "
+                    "minutes, in teams of at least five: the breathing room between calls. Near "
+                    "zero all the time means a pace with no room to breathe."
+                ),
+                queries=(
+                    Query(quantile(0.5, _waits("bucket"), "campaign"), "{{campaign}} median"),
+                    Query(ratio(_waits("sum"), _waits("count"), "campaign"), "{{campaign}} mean"),
+                ),
+                unit="s",
+            ),
+        ),
+    )
+
+
+def _waits(part: str) -> str:
+    series = by_team_and_campaign(f"floorpulse_agent_wait_seconds_{part}")
+    return in_large_teams(rate(series, "15m"))

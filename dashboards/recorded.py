@@ -1,0 +1,23 @@
+"""Names of the recording rules (deploy/prometheus/rules/recording.yml) shared with the alerts.
+
+A panel and the alert about the same thing read the same recorded series, so what an alert says
+is what the dashboard shows. A test checks that each name here is recorded there.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+OCCUPANCY: Final = "team:floorpulse_occupancy:ratio_rate15m"
+"""(on_call + wrap_up) / (on_call + wrap_up + ready) seconds over 15 minutes, by team."""
+WITHOUT_BREAK_90M: Final = "team:floorpulse_without_break_90m:ratio"
+"""Share of a team's working people without a real break for over 90 minutes."""
+ABANDON_15M: Final = "campaign:floorpulse_abandon:ratio_rate15m"
+"""Abandoned per call answered by a person, over 15 minutes, by campaign."""
+ABANDON: Final = "campaign_window:floorpulse_abandon:ratio"
+"""The worker's 24-hour and 30-day abandon ratios, by campaign and window."""
+EVENT_DELAY_P95: Final = "topic:floorpulse_event_delay_seconds:p95_rate5m"
+"""95th percentile of how far behind live the worker applies events, by topic."""
+
+ABANDON_LINE: Final = 0.03
+"""The 3% abandoned-call line of dialer regulations (answered by a person, 30 days)."""

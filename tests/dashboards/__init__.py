@@ -1,0 +1,1 @@
+"""Tests of the dashboards (dashboards/) and the deploy stack (deploy/), without Grafana."""
