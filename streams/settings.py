@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -21,6 +23,17 @@ class Settings(BaseSettings):
     )
     partitions: int = Field(
         default=6, ge=1, le=1000, description="partitions of each topic floorpulse creates"
+    )
+
+    web_port: int = Field(
+        default=6066, ge=1, le=65535, description="a worker's HTTP port, serving /metrics"
+    )
+    web_bind: str = Field(
+        default="127.0.0.1", description="the address a worker's HTTP server listens on"
+    )
+    data_dir: Path | None = Field(
+        default=None,
+        description="a worker's state directory (RocksDB); unset keeps state in memory",
     )
 
     @field_validator("kafka_bootstrap")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from streams.settings import Settings, load_settings
@@ -28,3 +31,22 @@ def bootstrap(settings: Settings) -> str:
         f"start one with `floorpulse kafka start`. {problem}",
         pytrace=False,
     )
+
+
+@pytest.fixture
+def fresh_broker(tmp_path: Path) -> Iterator[str]:
+    """A broker of this test's own, on free ports with empty topics; wiped afterwards. Tests of
+    the live pipeline compare exact counts, which other tests' data on the shared broker would
+    spoil."""
+    from streams.localkafka import Ports, start, stop
+    from streams.topics_admin import ensure_topics
+    from tests.integration.live import free_ports
+
+    data_dir = tmp_path / "kafka"
+    broker, controller = free_ports(2)
+    started = start(data_dir, Ports(broker, controller))
+    try:
+        ensure_topics(started.bootstrap, 6)
+        yield started.bootstrap
+    finally:
+        stop(data_dir, wipe=True)

@@ -1,0 +1,56 @@
+"""`floorpulse worker`: a stream worker that computes the floor's statistics live."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "worker",
+        help="run a stream worker: dialer topics in, /metrics and check-ins out",
+        description=(
+            "Consume dialer.agent-events and dialer.call-events, apply every statistic of the"
+            " contract with the same engine as `floorpulse analyze`, keep per-agent and"
+            " per-campaign state in changelog-backed tables, publish check-ins on"
+            " floor.checkins and invalid events on dialer.dead-letter, and serve Prometheus"
+            " metrics on GET /metrics. Start several on different web ports to share the"
+            " partitions. Ctrl-C (or SIGTERM) stops it cleanly.\n\n"
+            "Settings: FLOORPULSE_KAFKA_BOOTSTRAP, FLOORPULSE_WEB_PORT (6066),"
+            " FLOORPULSE_WEB_BIND (127.0.0.1), FLOORPULSE_DATA_DIR (state in memory when unset)."
+        ),
+    )
+    parser.add_argument("--web-port", type=int, metavar="N", help="HTTP port for /metrics (6066)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep table state in RocksDB under DIR (default: in memory, rebuilt from Kafka)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("crit", "error", "warn", "info", "debug"),
+        default="warn",
+        help="how much the worker logs (warn)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from streams.settings import load_settings
+
+    overrides: dict[str, object] = {}
+    if args.web_port is not None:
+        overrides["web_port"] = args.web_port
+    if args.data_dir is not None:
+        overrides["data_dir"] = args.data_dir
+    settings = load_settings(**overrides)
+
+    import faust
+
+    from streams.pipeline.worker import Worker
+
+    worker = Worker(settings)
+    faust.Worker(worker.app, loglevel=args.log_level, quiet=True).execute_from_commandline()

@@ -1,0 +1,299 @@
+"""The worker's Prometheus metrics (metrics.md), read from one snapshot of owned state per scrape.
+
+No label names a person: agents are summed into their team and campaign. Counters come from the
+entries in the tables, so a restarted or rebalanced worker exports exactly what its partitions
+hold, and a partition that moved away stops being exported at once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Final
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from streams.engine.agent import KIND_INDEX, AgentTrack
+from streams.engine.calls import DAY_MS, HOUR_MS, PHASES, CampaignTrack
+from streams.engine.totals import (
+    BREAK_BOUNDS_S,
+    CHECKIN_KINDS,
+    DISPOSITION_CLASSES,
+    TALK_BOUNDS_S,
+    WAIT_BOUNDS_S,
+    WORK_STATES,
+    Histogram,
+)
+from streams.pipeline.entries import Entry, PartitionEntry
+from streams.topics import AGENT_EVENTS, CALL_EVENTS
+
+PREFIX: Final = "floorpulse_"
+WITHOUT_BREAK: Final = (("60m", 3_600_000), ("90m", 5_400_000), ("120m", 7_200_000))
+EVENT_DELAY_BOUNDS_S: Final = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
+
+
+@dataclass
+class Snapshot:
+    """The entries of the partitions a worker owns, read at one moment."""
+
+    agents: list[Entry[AgentTrack]] = field(default_factory=list)
+    campaigns: list[tuple[str, Entry[CampaignTrack]]] = field(default_factory=list)
+    """Campaign id and entry."""
+    partitions: dict[str, list[PartitionEntry]] = field(default_factory=dict)
+    """Per input topic."""
+    owned: dict[str, int] = field(default_factory=dict)
+    """How many partitions of each input topic this worker owns now."""
+
+
+class FloorCollector(Collector):
+    """Yields every floorpulse metric from the snapshot `read` returns at scrape time."""
+
+    def __init__(self, read: Callable[[], Snapshot]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterator[Metric]:
+        snapshot = self.read()
+        yield from campaign_metrics(snapshot.campaigns)
+        yield from agent_metrics(snapshot.agents)
+        yield from pipeline_metrics(snapshot)
+
+
+def campaign_metrics(entries: Iterable[tuple[str, Entry[CampaignTrack]]]) -> Iterator[Metric]:
+    c = ["campaign"]
+    dialed = CounterMetricFamily(PREFIX + "calls_dialed", "Calls the dialer placed.", labels=c)
+    answered = CounterMetricFamily(
+        PREFIX + "calls_answered",
+        "Calls answered, by a person or a machine (with implied answers).",
+        labels=[*c, "answered_by"],
+    )
+    unanswered = CounterMetricFamily(
+        PREFIX + "calls_unanswered", "Calls nobody answered, by outcome.", labels=[*c, "outcome"]
+    )
+    dropped = CounterMetricFamily(
+        PREFIX + "calls_dropped", "Answered calls released with no agent.", labels=c
+    )
+    connected = CounterMetricFamily(
+        PREFIX + "calls_connected", "Calls bridged to an agent.", labels=c
+    )
+    abandoned = CounterMetricFamily(
+        PREFIX + "calls_abandoned",
+        "Drops plus connects later than two seconds after a person answered.",
+        labels=c,
+    )
+    talk = HistogramMetricFamily(
+        PREFIX + "call_talk_seconds", "Talk time of connected calls that ended.", labels=c
+    )
+    active = GaugeMetricFamily(
+        PREFIX + "calls_active", "Calls now dialing, waiting or talking.", labels=[*c, "phase"]
+    )
+    ratio = GaugeMetricFamily(
+        PREFIX + "campaign_abandon_ratio",
+        "Abandoned per call answered by a person, over the last 24 hour or 30 day buckets.",
+        labels=[*c, "window"],
+    )
+    for name, entry in sorted(entries, key=lambda pair: pair[0]):
+        t, clock = entry.track.totals, entry.track.clock
+        dialed.add_metric([name], t.dialed)
+        answered.add_metric([name, "human"], t.answered_human)
+        answered.add_metric([name, "machine"], t.answered_machine)
+        for outcome, count in sorted(t.unanswered_by_outcome.items()):
+            unanswered.add_metric([name, outcome], count)
+        dropped.add_metric([name], t.dropped)
+        connected.add_metric([name], t.connected)
+        abandoned.add_metric([name], t.abandoned)
+        _add_histogram(talk, [name], t.talk, TALK_BOUNDS_S)
+        for phase, count in zip(PHASES, t.active, strict=True):
+            active.add_metric([name, phase], count)
+        for window, buckets, width in (("24h", t.by_hour, 24), ("30d", t.by_day, 30)):
+            newest = clock // (HOUR_MS if window == "24h" else DAY_MS)
+            recent = [b for when, b in buckets.items() if when > newest - width]
+            humans = sum(b.answered_human for b in recent)
+            if humans:
+                ratio.add_metric([name, window], sum(b.abandoned for b in recent) / humans)
+    yield from (dialed, answered, unanswered, dropped, connected, abandoned, talk, active, ratio)
+
+
+def agent_metrics(entries: Iterable[Entry[AgentTrack]]) -> Iterator[Metric]:
+    tc = ["team", "campaign"]
+    present: Counter[tuple[str, str, str]] = Counter()
+    paused: Counter[tuple[str, str]] = Counter()
+    open_now: Counter[tuple[str, str]] = Counter()
+    without_break: Counter[tuple[str, str]] = Counter()
+    state_ms: defaultdict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    waits: dict[tuple[str, str], Histogram] = {}
+    breaks: dict[tuple[str, str], Histogram] = {}
+    dispositions: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    opened: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    teams_now: set[tuple[str, str]] = set()
+    for entry in entries:
+        track = entry.track
+        if track.state != "logged_out":
+            present[track.team, track.campaign, track.state] += 1
+            teams_now.add((track.team, track.campaign))
+            if track.state == "paused":
+                paused[track.team, track.reason] += 1
+            elif track.span_start:
+                for label, limit in WITHOUT_BREAK:
+                    if track.clock - track.span_start > limit:
+                        without_break[track.team, label] += 1
+        for kind, checkin in track.open.items():
+            open_now[checkin.team, kind] += 1
+        for team, share in track.shares.items():
+            for campaign, by_state in share.state_ms.items():
+                total = state_ms[team, campaign]
+                for i, value in enumerate(by_state):
+                    total[i] += value
+            for campaign, histogram in share.wait.items():
+                _sum_into(waits, (team, campaign), histogram, WAIT_BOUNDS_S)
+            for reason, histogram in share.breaks.items():
+                _sum_into(breaks, (team, reason), histogram, BREAK_BOUNDS_S)
+            d, k = dispositions[team], opened[team]
+            for i, value in enumerate(share.dispositions):
+                d[i] += value
+            for i, value in enumerate(share.checkins):
+                k[i] += value
+
+    agents = GaugeMetricFamily(
+        PREFIX + "agents", "Agents now in each state.", labels=[*tc, "state"]
+    )
+    for team, campaign in sorted(teams_now):
+        for state in WORK_STATES:
+            agents.add_metric([team, campaign, state], present[team, campaign, state])
+    agents_paused = GaugeMetricFamily(
+        PREFIX + "agents_paused", "Agents now paused, by reason.", labels=["team", "reason"]
+    )
+    for (team, reason), count in sorted(paused.items()):
+        agents_paused.add_metric([team, reason], count)
+    seconds = CounterMetricFamily(
+        PREFIX + "agent_state_seconds",
+        "Seconds of closed intervals, by state.",
+        labels=[*tc, "state"],
+    )
+    for (team, campaign), values in sorted(state_ms.items()):
+        for state, value in zip(WORK_STATES, values, strict=True):
+            seconds.add_metric([team, campaign, state], value / 1000)
+    wait = HistogramMetricFamily(
+        PREFIX + "agent_wait_seconds",
+        "Ready time that ended in a call: the breathing room between calls.",
+        labels=tc,
+    )
+    for labels, histogram in sorted(waits.items()):
+        _add_histogram(wait, list(labels), histogram, WAIT_BOUNDS_S)
+    break_seconds = HistogramMetricFamily(
+        PREFIX + "break_seconds", "Closed pauses, by reason.", labels=["team", "reason"]
+    )
+    for labels, histogram in sorted(breaks.items()):
+        _add_histogram(break_seconds, list(labels), histogram, BREAK_BOUNDS_S)
+    disposition_total = CounterMetricFamily(
+        PREFIX + "dispositions", "Dispositions recorded, by class.", labels=["team", "class"]
+    )
+    opened_total = CounterMetricFamily(
+        PREFIX + "checkins_opened",
+        "Check-ins suggested to team leads, by kind: care, never fault.",
+        labels=["team", "kind"],
+    )
+    for team in sorted(dispositions):
+        for cls, value in zip(DISPOSITION_CLASSES, dispositions[team], strict=True):
+            disposition_total.add_metric([team, cls], value)
+        for kind, value in zip(CHECKIN_KINDS, opened[team], strict=True):
+            opened_total.add_metric([team, kind], value)
+    open_gauge = GaugeMetricFamily(
+        PREFIX + "checkins_open", "Check-ins open now, by kind.", labels=["team", "kind"]
+    )
+    for team in sorted(opened):
+        for kind in KIND_INDEX:
+            open_gauge.add_metric([team, kind], open_now[team, kind])
+    no_break = GaugeMetricFamily(
+        PREFIX + "agents_without_break",
+        "Working agents whose stretch without a real break has lasted longer than this.",
+        labels=["team", "longer_than"],
+    )
+    for team in sorted({team for team, _ in teams_now}):
+        for label, _limit in WITHOUT_BREAK:
+            no_break.add_metric([team, label], without_break[team, label])
+    yield from (
+        agents,
+        agents_paused,
+        seconds,
+        wait,
+        break_seconds,
+        disposition_total,
+        opened_total,
+        open_gauge,
+        no_break,
+    )
+
+
+def pipeline_metrics(snapshot: Snapshot) -> Iterator[Metric]:
+    events = CounterMetricFamily(
+        PREFIX + "events", "Valid events applied.", labels=["topic", "type"]
+    )
+    invalid = CounterMetricFamily(
+        PREFIX + "events_invalid",
+        "Events sent to the dead-letter topic, by error.",
+        labels=["topic", "error"],
+    )
+    duplicate = CounterMetricFamily(
+        PREFIX + "events_duplicate", "Duplicate events ignored.", labels=["topic"]
+    )
+    late = CounterMetricFamily(
+        PREFIX + "events_late", "Late events applied at their entity's time.", labels=["topic"]
+    )
+    owned_by_topic: tuple[tuple[str, list[Entry[AgentTrack]] | list[Entry[CampaignTrack]]], ...]
+    owned_by_topic = (
+        (AGENT_EVENTS, snapshot.agents),
+        (CALL_EVENTS, [entry for _, entry in snapshot.campaigns]),
+    )
+    for topic, owned in owned_by_topic:
+        applied: Counter[str] = Counter()
+        duplicates = lates = 0
+        for entry in owned:
+            applied.update(entry.applied)
+            duplicates += entry.duplicate
+            lates += entry.late
+        for kind, count in sorted(applied.items()):
+            events.add_metric([topic, kind], count)
+        duplicate.add_metric([topic], duplicates)
+        late.add_metric([topic], lates)
+        errors: Counter[str] = Counter()
+        for progress in snapshot.partitions.get(topic, []):
+            errors.update(progress.invalid)
+        for error, count in sorted(errors.items()):
+            invalid.add_metric([topic, error], count)
+    partitions_owned = GaugeMetricFamily(
+        PREFIX + "partitions_owned",
+        "Input partitions this worker owns now (diagnostic: how the workers share the floor).",
+        labels=["topic"],
+    )
+    for topic in (AGENT_EVENTS, CALL_EVENTS):
+        partitions_owned.add_metric([topic], snapshot.owned.get(topic, 0))
+    yield from (events, invalid, duplicate, late, partitions_owned)
+
+
+def _sum_into(
+    into: dict[tuple[str, str], Histogram],
+    key: tuple[str, str],
+    histogram: Histogram,
+    bounds_s: tuple[int, ...],
+) -> None:
+    found = into.get(key)
+    if found is None:
+        found = into[key] = Histogram.empty(bounds_s)
+    found.add(histogram)
+
+
+def _add_histogram(
+    family: HistogramMetricFamily, labels: list[str], h: Histogram, bounds_s: tuple[int, ...]
+) -> None:
+    cumulative, buckets = 0, []
+    for bound, count in zip((*(str(float(b)) for b in bounds_s), "+Inf"), h.counts, strict=True):
+        cumulative += count
+        buckets.append((bound, cumulative))
+    family.add_metric(labels, buckets, h.sum_ms / 1000)
