@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from streams.settings import SettingsError
 
-SUBCOMMANDS = ("kafka", "simulate", "analyze", "schema")
+SUBCOMMANDS = ("kafka", "simulate", "record", "replay", "analyze", "schema", "worker", "dashboards")
 
 DESCRIPTION = """\
 Telemetry and humane floor monitoring for call centres that run dialers.
