@@ -14,10 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-## demo: start the local broker and stream a simulated floor into it (Ctrl-C stops the floor)
+## demo: broker, worker, simulator and Prometheus (if installed), live; Ctrl-C stops them
 demo: $(STAMP)
-	$(BIN)/floorpulse kafka start
-	$(BIN)/floorpulse simulate --speed 10
+	$(BIN)/floorpulse demo
 
 ## test: lint, type-check, start the local broker if needed, and run every test
 test: lint typecheck kafka-start pytest

@@ -14,7 +14,17 @@ from collections.abc import Sequence
 
 from streams.settings import SettingsError
 
-SUBCOMMANDS = ("kafka", "simulate", "record", "replay", "analyze", "schema", "worker", "dashboards")
+SUBCOMMANDS = (
+    "kafka",
+    "simulate",
+    "record",
+    "replay",
+    "analyze",
+    "schema",
+    "worker",
+    "demo",
+    "dashboards",
+)
 
 DESCRIPTION = """\
 Telemetry and humane floor monitoring for call centres that run dialers.
