@@ -1,0 +1,188 @@
+"""The pipeline without Faust: batches of records over byte stores, as a worker applies them."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from streams.engine import DEFAULT_PARAMS
+from streams.logfile import open_log
+from streams.pipeline.batch import Pipeline, Record
+from streams.pipeline.entries import load_agent, load_campaign, load_partition
+from streams.pipeline.metrics import FloorCollector, Snapshot
+from streams.topics import AGENT_EVENTS, CALL_EVENTS
+from tests.integration.live import Samples, as_report, report_subset, route_line
+from tests.scenarios import expected_report_path, first_difference, scenario_logs
+
+HOUR_MS = 3_600_000
+
+
+class Floor:
+    """A worker's three stores and a pipeline over them, fed like Kafka feeds a worker."""
+
+    def __init__(self) -> None:
+        self.agents: dict[str, bytes] = {}
+        self.campaigns: dict[str, bytes] = {}
+        self.partitions: dict[str, bytes] = {}
+        self.pipeline = self.restart()
+
+    def restart(self) -> Pipeline:
+        """A new worker over the same stores: what a restart restores from the changelog."""
+        self.pipeline = Pipeline(self.agents, self.campaigns, self.partitions, DEFAULT_PARAMS)
+        return self.pipeline
+
+    def samples(self) -> Samples:
+        snapshot = Snapshot(
+            agents=[load_agent(v) for v in self.agents.values()],
+            campaigns=[(k, load_campaign(v)) for k, v in self.campaigns.items()],
+        )
+        for key, data in self.partitions.items():
+            topic = key.rpartition(":")[0]
+            snapshot.partitions.setdefault(topic, []).append(load_partition(data))
+        registry = CollectorRegistry()
+        registry.register(FloorCollector(lambda: snapshot))
+        return Samples.parse(generate_latest(registry).decode())
+
+
+def records_of(log: Path) -> list[Record]:
+    """The log's lines as Kafka would hold them: by topic and key hash, offsets per partition."""
+    offsets: dict[tuple[str, int], int] = {}
+    records = []
+    with open_log(str(log)) as lines:
+        for line in lines:
+            if not line.strip():
+                continue
+            topic, key = route_line(line)
+            partition = zlib.crc32(key or b"") % 6
+            offset = offsets.get((topic, partition), 0)
+            offsets[topic, partition] = offset + 1
+            records.append(Record(topic, partition, offset, key, line.rstrip(b"\n")))
+    return records
+
+
+def in_batches(records: list[Record], rng: random.Random) -> list[list[Record]]:
+    batches, start = [], 0
+    while start < len(records):
+        size = rng.choice((1, 7, 50, 400, 5000))
+        batches.append(records[start : start + size])
+        start += size
+    return batches
+
+
+def expected(log: Path) -> dict[str, Any]:
+    report: dict[str, Any] = json.loads(expected_report_path(log).read_text())
+    return report
+
+
+def assert_matches(samples: Samples, report: dict[str, Any]) -> None:
+    want = report_subset(report)
+    want["teams"] = {k: v for k, v in want["teams"].items() if report["teams"][k]["agents"]}
+    assert first_difference(as_report(samples), want) is None
+    assert samples.applied() == report["events"]["valid"] - report["events"]["duplicate"]
+    assert samples.total("floorpulse_events_invalid_total") == report["events"]["invalid"]
+    assert samples.total("floorpulse_events_duplicate_total") == report["events"]["duplicate"]
+
+
+@pytest.mark.parametrize("log", scenario_logs(), ids=lambda p: p.name)
+def test_batches_of_any_size_give_the_report(log: Path) -> None:
+    floor = Floor()
+    for batch in in_batches(records_of(log), random.Random(log.name)):
+        floor.pipeline.apply(batch, now_ms=0)
+    assert_matches(floor.samples(), expected(log))
+
+
+@pytest.mark.parametrize("log", scenario_logs(), ids=lambda p: p.name)
+def test_a_restart_that_reads_again_counts_nothing_twice(log: Path) -> None:
+    records = records_of(log)
+    floor = Floor()
+    half = len(records) // 2
+    floor.pipeline.apply(records[:half], now_ms=0)
+    # After a crash Kafka redelivers from the last commit: here, from a quarter in.
+    floor.restart().apply(records[half // 2 :], now_ms=0)
+    assert_matches(floor.samples(), expected(log))
+
+
+def test_invalid_bytes_become_a_dead_letter_with_the_original() -> None:
+    floor = Floor()
+    raw = b"\xff\xfe not json"
+    writes = floor.pipeline.apply([Record(AGENT_EVENTS, 2, 41, b"agent-7", raw)], now_ms=0)
+    ((key, wrapped),) = writes.dead_letters
+    letter = json.loads(wrapped)
+    assert key == b"agent-7"
+    assert letter["error"].startswith("json: ")
+    assert (letter["topic"], letter["partition"], letter["offset"]) == (AGENT_EVENTS, 2, 41)
+    assert letter["key"] == "agent-7"
+    assert letter["raw_encoding"] == "base64"
+    assert base64.b64decode(letter["raw"]) == raw
+    assert floor.samples().total("floorpulse_events_invalid_total", error="json") == 1
+
+
+def test_an_event_on_the_wrong_topic_is_dead_lettered() -> None:
+    event = {
+        "v": 1, "type": "call.dialed", "event_id": "e1", "ts": 1, "source": "s",
+        "call_id": "c1", "campaign_id": "C1",
+    }  # fmt: skip
+    floor = Floor()
+    raw = json.dumps(event).encode()
+    writes = floor.pipeline.apply([Record(AGENT_EVENTS, 0, 0, b"C1", raw)], now_ms=0)
+    (letter,) = [json.loads(w) for _, w in writes.dead_letters]
+    assert letter["error"].startswith("type: ")
+    assert letter["raw"] == raw.decode()
+    assert floor.samples().total("floorpulse_calls_dialed_total") == 0
+
+
+def agent_state(agent: str, ts: int, state: str, n: int) -> Record:
+    event = {
+        "v": 1, "type": "agent.state", "event_id": f"e{n}", "ts": ts, "source": "s",
+        "agent_id": agent, "team_id": "T1", "campaign_id": "C1", "state": state,
+    }  # fmt: skip
+    return Record(AGENT_EVENTS, 0, n, agent.encode(), json.dumps(event).encode())
+
+
+def test_a_live_partition_ticks_into_a_long_stretch() -> None:
+    now = 1_800_000_000_000
+    floor = Floor()
+    start = now - 2 * HOUR_MS
+    # a1 has been ready for two hours with no event since; a2's event keeps the partition live.
+    floor.pipeline.apply([agent_state("a1", start, "ready", 0)], now_ms=now)
+    floor.pipeline.apply([agent_state("a2", now - 10_000, "ready", 1)], now_ms=now)
+    assert floor.samples().total("floorpulse_checkins_opened_total") == 0
+
+    writes = floor.pipeline.tick({0}, now_ms=now)
+
+    assert [(c.agent_id, c.kind, c.opened_ts) for c in writes.checkins] == [
+        ("a1", "long_stretch", start + 90 * 60_000)
+    ]
+    assert floor.samples().total("floorpulse_checkins_opened_total", kind="long_stretch") == 1
+    assert floor.pipeline.tick({0}, now_ms=now).checkins == []  # decided once
+
+
+def test_an_old_partition_never_ticks_by_wall_time() -> None:
+    floor = Floor()
+    floor.pipeline.apply([agent_state("a1", 1_000_000_000_000, "ready", 0)], now_ms=0)
+    writes = floor.pipeline.tick({0}, now_ms=1_800_000_000_000)
+    assert writes.checkins == []
+    assert writes.agents == {}
+    assert floor.samples().total("floorpulse_checkins_opened_total") == 0
+
+
+def test_calls_count_on_their_own_topic() -> None:
+    event = {
+        "v": 1, "type": "call.dialed", "event_id": "e1", "ts": 5, "source": "s",
+        "call_id": "c1", "campaign_id": "C1",
+    }  # fmt: skip
+    floor = Floor()
+    raw = json.dumps(event).encode()
+    floor.pipeline.apply([Record(CALL_EVENTS, 3, 0, b"C1", raw)], now_ms=5)
+    floor.pipeline.apply([Record(CALL_EVENTS, 3, 0, b"C1", raw)], now_ms=5)  # redelivered
+    samples = floor.samples()
+    assert samples.total("floorpulse_calls_dialed_total", campaign="C1") == 1
+    assert samples.total("floorpulse_events_total", topic=CALL_EVENTS, type="call.dialed") == 1
+    assert samples.total("floorpulse_events_duplicate_total") == 0
