@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from streams.localkafka import (
 from streams.settings import Settings
 from streams.topics import AGENT_EVENTS, CALL_EVENTS, CHECKINS, DEAD_LETTER
 from streams.topics_admin import DAY_MS, list_topics, partition_counts, topic_config
+from tests.integration.live import free_ports
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 MAIN_DATA_DIR: Final = ROOT / ".floorpulse" / "kafka"
@@ -43,18 +43,6 @@ def floorpulse(
         timeout=timeout_s,
         check=False,
     )
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports on 127.0.0.1 that nothing listens on (bound together, so they differ)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @pytest.mark.kafka
