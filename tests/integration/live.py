@@ -85,6 +85,78 @@ def route_line(line: bytes) -> tuple[str, bytes | None]:
     return "dialer.agent-events", None
 
 
+@dataclass(frozen=True)
+class Message:
+    """One message read back from a topic."""
+
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+def consume_until(
+    bootstrap: str,
+    topic: str,
+    what: str,
+    done: Callable[[list[Message]], bool],
+    *,
+    deadline_s: float = 60.0,
+) -> list[Message]:
+    """Every partition of `topic` from the beginning, with no consumer group (nothing commits, no
+    offsets move), until `done` holds for what was read; then on to the end of each partition as
+    it is at that moment, so that messages beyond what `done` waited for show too. In partition
+    and offset order. Fails with `what` at the deadline."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    give_up = time.monotonic() + deadline_s
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    try:
+        numbers = wait_for(
+            f"the partitions of {topic}",
+            lambda: consumer.partitions_for_topic(topic) or None,
+            deadline_s=deadline_s,
+        )
+        partitions = [TopicPartition(topic, n) for n in sorted(numbers)]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        read: list[Message] = []
+        end: dict[Any, int] | None = None
+        while True:
+            if end is None and done(read):
+                end = consumer.end_offsets(partitions)
+            if end is not None and all(consumer.position(tp) >= end[tp] for tp in partitions):
+                return sorted(read, key=lambda m: (m.partition, m.offset))
+            left = give_up - time.monotonic()
+            if left <= 0:
+                raise AssertionError(
+                    f"timed out after {deadline_s:.0f} s waiting for {what} on {topic}"
+                    f" ({len(read)} message(s) read)"
+                )
+            batch = consumer.poll(timeout_ms=max(1, int(min(left, 1.0) * 1000)))
+            for records in batch.values():
+                read += [Message(r.partition, r.offset, r.key, r.value) for r in records]
+    finally:
+        consumer.close()
+
+
+def consume(bootstrap: str, topic: str, count: int, *, deadline_s: float = 60.0) -> list[Message]:
+    """At least `count` messages of `topic` from the beginning, and any others already there
+    (consume_until)."""
+    return consume_until(
+        bootstrap,
+        topic,
+        f"{count} message(s)",
+        lambda read: len(read) >= count,
+        deadline_s=deadline_s,
+    )
+
+
 @dataclass
 class WorkerProcess:
     """`floorpulse worker` as a process of its own, as an operator runs it."""
