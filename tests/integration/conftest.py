@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from streams.settings import Settings, load_settings
 from streams.topics_admin import BrokerUnreachable, list_topics
+from tests.integration.prometheus import Prometheus, binary
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +51,23 @@ def fresh_broker(tmp_path: Path) -> Iterator[str]:
         yield started.bootstrap
     finally:
         stop(data_dir, wipe=True)
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path) -> Iterator[Callable[[Sequence[int]], Prometheus]]:
+    """Start a real Prometheus (tests/integration/prometheus.py) that scrapes the workers on the
+    given web ports with the project's rules loaded; stopped afterwards. Fails without the
+    `prometheus` binary."""
+    binary()
+    started: list[Prometheus] = []
+
+    def start(worker_ports: Sequence[int]) -> Prometheus:
+        server = Prometheus.start(worker_ports, tmp_path / f"prometheus-{len(started)}")
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
