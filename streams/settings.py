@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     )
     data_dir: Path | None = Field(
         default=None,
-        description="a worker's state directory (RocksDB); unset keeps state in memory",
+        description="a worker's own directory; unset, a temporary one",
     )
 
     @field_validator("kafka_bootstrap")

@@ -19,7 +19,8 @@ def register(subparsers: Any) -> None:
             " metrics on GET /metrics. Start several on different web ports to share the"
             " partitions. Ctrl-C (or SIGTERM) stops it cleanly.\n\n"
             "Settings: FLOORPULSE_KAFKA_BOOTSTRAP, FLOORPULSE_WEB_PORT (6066),"
-            " FLOORPULSE_WEB_BIND (127.0.0.1), FLOORPULSE_DATA_DIR (state in memory when unset)."
+            " FLOORPULSE_WEB_BIND (127.0.0.1), FLOORPULSE_DATA_DIR (a temporary directory when"
+            " unset)."
         ),
     )
     parser.add_argument("--web-port", type=int, metavar="N", help="HTTP port for /metrics (6066)")
@@ -27,7 +28,8 @@ def register(subparsers: Any) -> None:
         "--data-dir",
         type=Path,
         metavar="DIR",
-        help="keep table state in RocksDB under DIR (default: in memory, rebuilt from Kafka)",
+        help="the worker's own directory (default: a temporary one); table state lives in"
+        " memory and is rebuilt from its changelog topics at start",
     )
     parser.add_argument(
         "--log-level",

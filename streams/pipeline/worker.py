@@ -25,6 +25,8 @@ from streams.topics import AGENT_EVENTS, CALL_EVENTS, CHECKINS, DEAD_LETTER
 
 APP_ID: Final = "floorpulse"
 BATCH_MAX: Final = 5000
+BATCH_WITHIN_S: Final = 0.05
+"""How long a batch may wait to fill: the delay paid for fewer changelog writes."""
 TICK_EVERY_S: Final = 10.0
 
 
@@ -36,7 +38,10 @@ class Worker:
         self.app = faust.App(
             APP_ID,
             broker=";".join(f"kafka://{s.strip()}" for s in settings.kafka_bootstrap.split(",")),
-            store="rocksdb://" if settings.data_dir else "memory://",
+            # In memory, rebuilt from the changelog topics at start: Faust's RocksDB store picks
+            # its per-partition database from the event being processed, which a batch that
+            # spans partitions does not have.
+            store="memory://",
             datadir=str(datadir),
             web_port=settings.web_port,
             web_bind=settings.web_bind,
@@ -87,27 +92,15 @@ class Worker:
         )
 
     async def _consume(self, stream: Any) -> None:
-        # Batches are cut here, not with Faust's take()/take_events(), which stalled streams for
-        # good in our tests, as did applying from a timer. A batch is what has arrived by the
-        # time nothing more waits in the stream's queue (at most BATCH_MAX): an idle floor is
-        # applied at once, a busy one in bulk, and every entity a batch touches costs one
-        # changelog write however many of its events the batch holds. Events are acked only
-        # after their state is queued for the changelog, which Faust flushes before it commits
-        # their offsets.
-        source = stream.noack()
-        pending: list[Any] = []
-        async for event in source.events():
-            pending.append(event)
-            if len(pending) < BATCH_MAX and not source.channel.empty():
-                continue
+        # In batches: every entity a batch touches costs one changelog write, however many of
+        # its events the batch holds. take_events acks a batch only after this body has queued
+        # its state, and Faust flushes that queue before it commits the batch's offsets.
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
             records = [
                 Record(m.topic, m.partition, m.offset, m.key, m.value)
-                for m in (event.message for event in pending)
+                for m in (event.message for event in events)
             ]
             self._write(self.pipeline.apply(records, now_ms=_now_ms()))
-            for done in pending:
-                await source.ack(done)
-            pending = []
 
     def _forget(self, _sender: Any, *_args: Any, **_kwargs: Any) -> None:
         self.pipeline.forget()
