@@ -1,0 +1,753 @@
+"""Benchmark: one `floorpulse worker` against a plain aiokafka getmany + decode loop, live.
+
+Starts a broker of its own (a temporary directory, free ports on 127.0.0.1; stopped and wiped at
+the end), so that no other data mixes with the figures, simulates a large floor (--agents, 2,000
+by default: 100 teams, 40 campaigns) and measures:
+
+- throughput: the first --events events of the floor are produced into the two dialer topics. A
+  consumer with no group reads them all back and decodes each with `streams.codec.decode`: the
+  raw loop, best of --rounds. Then one `floorpulse worker`, a process of its own, consumes the
+  same messages. Its progress is read from its `partitions` table's changelog, where every batch
+  it applies writes, per input partition, the last offset applied: so the timing costs the
+  worker nothing (no scrapes), and runs from the first batch the worker applied to the batch
+  that completes the last partition. One /metrics scrape at the end checks that every event is
+  accounted for (applied + duplicate + invalid). Prints both rates, their ratio (worker / raw),
+  the worker's CPU seconds, and its startup time.
+- delay: with the worker caught up, the floor's next events go out at a steady --rate for
+  --seconds, each stamped with the wall clock at its send (the floor's own pace is faster than
+  real time, so its calls are shorter; every entity stays in order). Prints p50 and p99 twice:
+  the worker's own histogram `floorpulse_event_delay_seconds` (its clock when it applied the
+  event minus the event's time; the difference of two scrapes, interpolated linearly within its
+  buckets, as Prometheus does), and end to end as measured here: from handing each event to the
+  producer to seeing the changelog record of the batch that applied it. The state, and so
+  /metrics, changes when the batch is applied; the changelog record follows a few milliseconds
+  later (producer linger, broker, this consumer's fetch), so the end-to-end figure is an upper
+  bound of "produced to metric updated". (Polling /metrics instead would cost the worker a scrape
+  of every entry each time, and blur the figure by the polling period.)
+- the worker's peak resident memory (VmHWM).
+
+The backlog's event times end two minutes before the run starts, so that the worker treats its
+partitions as not live (no ticks) while it catches up. A worker that has not caught up after
+--catch-up-limit seconds is reported at the rate it reached, and the delay is then measured on a
+fresh broker and worker (said so in the output), since new events would queue behind the backlog.
+
+Goals: 20,000 events/s per worker, half the raw loop's rate, p99 delay under 500 ms.
+
+    python bench/pipeline.py                          # 200,000 events, then 2,000/s for 20 s
+    python bench/pipeline.py --events 500000 --rate 5000 --seconds 60
+    python bench/pipeline.py --profile worker.svg     # py-spy record of the worker catching up
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import logging
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import msgspec
+from prometheus_client.parser import text_string_to_metric_families
+
+from producers.floor import HOUR, FloorConfig
+from producers.kafka_async import KafkaSender, Partition, require_topics
+from producers.simulator import simulate
+from streams.codec import InvalidEvent, decode, encode
+from streams.events import Event
+from streams.pipeline.entries import load_partition
+from streams.pipeline.worker import APP_ID
+from streams.topics import DIALER_TOPICS, route
+
+GOAL_RATE: Final = 20_000
+GOAL_RATIO: Final = 0.5
+GOAL_P99_S: Final = 0.5
+PARTITIONS: Final = 6
+PROGRESS_TOPIC: Final = f"{APP_ID}-partitions-changelog"
+"""Faust names a table's changelog `<app id>-<table>-changelog`; the worker's `partitions` table
+holds, per input partition, the last offset applied (streams/pipeline/batch.py)."""
+BACKLOG_ENDS_BEFORE_MS: Final = 120_000
+"""Backlog event times end this long before the run: more than the worker's live window."""
+DRAIN_LIMIT_S: Final = 30.0
+"""After the steady phase, how long the worker may take to apply what was sent."""
+COUNTED: Final = (
+    "floorpulse_events_total{",
+    "floorpulse_events_duplicate_total{",
+    "floorpulse_events_invalid_total{",
+)
+DELAY_BUCKETS: Final = "floorpulse_event_delay_seconds_bucket"
+INF: Final = float("inf")
+
+
+# -- the floor -------------------------------------------------------------------------------
+
+
+def simulate_floor(
+    backlog: int, steady: int, agents: int, backlog_end_ms: int
+) -> tuple[list[Event], list[Event]]:
+    """`backlog + steady` events of one floor, the backlog's times shifted to end at
+    `backlog_end_ms` (intervals intact); the steady ones get their times when sent."""
+    config = FloorConfig(
+        agents=agents,
+        teams=max(2, agents // 20),
+        campaigns=max(1, agents // 50),
+        duration_ms=24 * HOUR,
+    )
+    events = list(itertools.islice(simulate(config, random.Random(7)), backlog + steady))
+    if len(events) < backlog + steady:
+        raise SystemExit(f"the floor had only {len(events):,} events: raise --agents")
+    offset = backlog_end_ms - events[backlog - 1].ts
+    shifted = [msgspec.structs.replace(e, ts=e.ts + offset) for e in events[:backlog]]
+    return shifted, events[backlog:]
+
+
+async def produce(bootstrap: str, events: Sequence[Event]) -> None:
+    sender = await KafkaSender.connect(bootstrap, client_id="floorpulse-bench")
+    try:
+        for event in events:
+            topic, key = route(event)
+            await sender.send(topic, key.encode(), encode(event))
+    finally:
+        await sender.close()
+    if sender.refused:
+        raise SystemExit(f"the broker refused {sender.refused} messages: {sender.first_refusal}")
+
+
+# -- the broker and the worker ---------------------------------------------------------------
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports on 127.0.0.1 that nothing listens on (bound together, so they differ)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@contextmanager
+def own_broker(root: Path) -> Iterator[str]:
+    """A broker of this run's own under `root`, with floorpulse's topics; wiped afterwards."""
+    from streams.localkafka import Ports, start, stop
+    from streams.topics_admin import ensure_topics
+
+    data_dir = root / "kafka"
+    broker, controller = free_ports(2)
+    started = start(data_dir, Ports(broker, controller))
+    try:
+        ensure_topics(started.bootstrap, PARTITIONS)
+        yield started.bootstrap
+    finally:
+        stop(data_dir, wipe=True)
+
+
+class WorkerProcess:
+    """`floorpulse worker` as an operator runs it, its output in a log file under `root`."""
+
+    def __init__(self, bootstrap: str, root: Path) -> None:
+        self.web_port = free_ports(1)[0]
+        self.log = root / "worker.log"
+        # TMPDIR: the worker's in-memory store still makes a data directory; keep it in ours.
+        env = {
+            **os.environ,
+            "FLOORPULSE_KAFKA_BOOTSTRAP": bootstrap,
+            "FLOORPULSE_PARTITIONS": str(PARTITIONS),
+            "TMPDIR": str(root),
+        }
+        command = [sys.executable, "-m", "streams.cli", "worker", "--web-port", str(self.web_port)]
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self.started = time.monotonic()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def metrics(self) -> str:
+        url = f"http://127.0.0.1:{self.web_port}/metrics"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return str(response.read().decode())
+
+    def require_alive(self) -> None:
+        if self.process.poll() is not None:
+            raise SystemExit(f"the worker exited:\n{self.log_tail()}")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the worker so far (every thread)."""
+        stat = Path(f"/proc/{self.pid}/stat").read_text()
+        fields = stat.rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def memory_mib(self, key: str) -> float | None:
+        """VmHWM (peak) or VmRSS (now) from /proc, in MiB; None where there is no /proc."""
+        try:
+            status = Path(f"/proc/{self.pid}/status").read_text()
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+        return None
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    def log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+
+@contextmanager
+def running_worker(bootstrap: str, root: Path) -> Iterator[WorkerProcess]:
+    worker = WorkerProcess(bootstrap, root)
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+def accounted(text: str) -> int:
+    """applied + duplicate + invalid from a /metrics text."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(COUNTED):
+            total += float(line.rpartition(" ")[2])
+    return round(total)
+
+
+def partitions_owned(text: str) -> int:
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("floorpulse_partitions_owned{"):
+            total += float(line.rpartition(" ")[2])
+    return round(total)
+
+
+# -- the worker's progress, from its changelog -----------------------------------------------
+
+
+class Progress:
+    """Follows the worker's `partitions` changelog: per input partition ("topic:partition"),
+    how many of its messages the worker has applied, and when each batch was seen here."""
+
+    def __init__(self, consumer: Any) -> None:
+        self.consumer = consumer
+        self.applied: dict[str, int] = {}
+        self.seen: list[tuple[float, str, int]] = []
+        """(monotonic time, input partition, messages applied there), in the order seen."""
+
+    @classmethod
+    async def open(cls, bootstrap: str, worker: WorkerProcess, *, from_end: bool) -> Progress:
+        import aiokafka
+
+        from streams.topics_admin import partition_counts
+
+        # The worker creates its changelog topics as it starts.
+        give_up = time.monotonic() + 120
+        while not (counts := partition_counts(bootstrap, [PROGRESS_TOPIC], timeout_s=10)):
+            worker.require_alive()
+            if time.monotonic() > give_up:
+                raise SystemExit(f"the worker made no {PROGRESS_TOPIC}:\n{worker.log_tail()}")
+            await asyncio.sleep(0.2)
+        consumer = aiokafka.AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=10,  # to see each batch as soon as it is written
+        )
+        consumer.assign(
+            [aiokafka.TopicPartition(PROGRESS_TOPIC, p) for p in range(counts[PROGRESS_TOPIC])]
+        )
+        await consumer.start()
+        if from_end:
+            await consumer.seek_to_end()
+        return cls(consumer)
+
+    async def poll(self, timeout_s: float) -> None:
+        batches: dict[Any, list[Any]] = await self.consumer.getmany(
+            timeout_ms=int(timeout_s * 1000)
+        )
+        seen_at = time.monotonic()
+        for records in batches.values():
+            for record in records:
+                if record.key is None or record.value is None:
+                    continue
+                key = msgspec.json.decode(record.key, type=str)
+                applied = load_partition(record.value).offset + 1
+                if applied > self.applied.get(key, 0):
+                    self.applied[key] = applied
+                self.seen.append((seen_at, key, applied))
+
+    def total(self) -> int:
+        return sum(self.applied.values())
+
+    def reached(self, targets: dict[str, int]) -> bool:
+        return all(self.applied.get(key, 0) >= end for key, end in targets.items())
+
+    async def close(self) -> None:
+        await self.consumer.stop()
+
+
+def end_offsets(bootstrap: str, partitions: list[Partition]) -> dict[str, int]:
+    """Per input partition ("topic:partition") with messages, how many it holds."""
+
+    async def read() -> dict[str, int]:
+        import aiokafka
+
+        consumer = aiokafka.AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+        await consumer.start()
+        try:
+            found = await consumer.end_offsets([aiokafka.TopicPartition(*p) for p in partitions])
+        finally:
+            await consumer.stop()
+        return {f"{tp.topic}:{tp.partition}": end for tp, end in found.items() if end}
+
+    return asyncio.run(read())
+
+
+# -- throughput ------------------------------------------------------------------------------
+
+
+async def raw_loop(
+    bootstrap: str, partitions: list[Partition], expected: int
+) -> tuple[float, float, int]:
+    """Wall and CPU seconds for a groupless consumer to read and decode `expected` events, and
+    how many of them were invalid."""
+    import aiokafka
+
+    consumer = aiokafka.AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    )
+    consumer.assign([aiokafka.TopicPartition(*p) for p in partitions])
+    await consumer.start()
+    try:
+        await consumer.seek_to_beginning()
+        wall, cpu = time.perf_counter(), time.process_time()
+        give_up = time.monotonic() + 300
+        count = invalid = 0
+        while count < expected:
+            batches: dict[Any, list[Any]] = await consumer.getmany(
+                timeout_ms=1000, max_records=10_000
+            )
+            for records in batches.values():
+                for record in records:
+                    try:
+                        decode(record.value)
+                    except InvalidEvent:
+                        invalid += 1
+                count += len(records)
+            if time.monotonic() > give_up:
+                raise SystemExit(f"the raw loop read {count:,} of {expected:,} events")
+        return time.perf_counter() - wall, time.process_time() - cpu, invalid
+    finally:
+        await consumer.stop()
+
+
+@dataclass
+class CatchUp:
+    """The worker working through the backlog, as its changelog showed it."""
+
+    finished: bool
+    first_at: float
+    first_applied: int
+    """Messages applied by the first batch(es) seen: not timed."""
+    last_at: float
+    applied: int
+    cpu_s: float
+    startup_s: float
+    """From process start to the first batch seen."""
+
+    @property
+    def rate(self) -> float:
+        return (self.applied - self.first_applied) / max(self.last_at - self.first_at, 1e-9)
+
+
+async def catch_up(
+    bootstrap: str,
+    worker: WorkerProcess,
+    targets: dict[str, int],
+    limit_s: float,
+    profile: Path | None,
+) -> CatchUp:
+    progress = await Progress.open(bootstrap, worker, from_end=False)
+    spy = None if profile is None else start_py_spy(worker.pid, profile)
+    try:
+        give_up = worker.started + limit_s
+        while not progress.seen:
+            worker.require_alive()
+            if time.monotonic() > give_up:
+                raise SystemExit(f"the worker applied nothing in time:\n{worker.log_tail()}")
+            await progress.poll(0.5)
+        first_at, first_applied = progress.seen[-1][0], progress.total()
+        first_cpu = worker.cpu_seconds()
+        while not progress.reached(targets) and time.monotonic() < give_up:
+            worker.require_alive()
+            await progress.poll(0.2)
+        cpu_s = worker.cpu_seconds() - first_cpu
+    finally:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
+        await progress.close()
+    return CatchUp(
+        finished=progress.reached(targets),
+        first_at=first_at,
+        first_applied=first_applied,
+        last_at=progress.seen[-1][0],
+        applied=progress.total(),
+        cpu_s=cpu_s,
+        startup_s=first_at - worker.started,
+    )
+
+
+def start_py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    binary = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    formats = {".svg": "flamegraph", ".json": "speedscope"}
+    command = [binary, "record", "--pid", str(pid), "--rate", "100", "--output", str(out)]
+    command += ["--format", formats.get(out.suffix, "raw")]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+# -- delay -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Steady:
+    """The steady phase: what was sent when, and when the worker was seen to apply it."""
+
+    sent: int = 0
+    seconds: float = 0.0
+    delays_s: list[float] = field(default_factory=list)
+    """End to end, per event; INF for one not applied within DRAIN_LIMIT_S."""
+
+
+async def steady_phase(
+    bootstrap: str, worker: WorkerProcess, events: Sequence[Event], rate: float
+) -> Steady:
+    """Send `events` at `rate` per second, in bursts every few milliseconds (each event's time
+    the wall clock at its burst), while following the worker's changelog."""
+    import aiokafka
+
+    progress = await Progress.open(bootstrap, worker, from_end=True)
+    producer = aiokafka.AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id="floorpulse-bench-steady",
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+    )
+    await producer.start()
+    halt = asyncio.Event()
+
+    async def follow() -> None:
+        while not halt.is_set():
+            await progress.poll(0.05)
+
+    follower = asyncio.create_task(follow())
+    steady = Steady()
+    sends: list[tuple[float, Any]] = []
+    try:
+        started = time.monotonic()
+        while steady.sent < len(events):
+            at = time.monotonic()
+            due = min(len(events), int((at - started) * rate) + 1)
+            now_ms = time.time_ns() // 1_000_000
+            for event in events[steady.sent : due]:
+                stamped = msgspec.structs.replace(event, ts=now_ms)
+                topic, key = route(stamped)
+                sends.append((at, await producer.send(topic, encode(stamped), key=key.encode())))
+            steady.sent = due
+            await asyncio.sleep(0.004)
+        steady.seconds = time.monotonic() - started
+        await producer.flush()
+        sent: dict[str, list[tuple[int, float]]] = {}
+        for at, delivery in sends:
+            metadata = await delivery
+            sent.setdefault(f"{metadata.topic}:{metadata.partition}", []).append(
+                (metadata.offset, at)
+            )
+        targets = {key: max(offset for offset, _ in pairs) + 1 for key, pairs in sent.items()}
+        give_up = time.monotonic() + DRAIN_LIMIT_S
+        while not progress.reached(targets) and time.monotonic() < give_up:
+            worker.require_alive()
+            await asyncio.sleep(0.05)
+    finally:
+        halt.set()
+        await follower
+        await producer.stop()
+        await progress.close()
+    steady.delays_s = end_to_end(sent, progress.seen)
+    return steady
+
+
+def end_to_end(
+    sent: dict[str, list[tuple[int, float]]], seen: list[tuple[float, str, int]]
+) -> list[float]:
+    """Per event sent (input partition -> (offset, time sent)), seconds until the first
+    changelog record of its partition that covers its offset was seen."""
+    seen_by_key: dict[str, list[tuple[float, int]]] = {}
+    for at, key, applied in seen:
+        seen_by_key.setdefault(key, []).append((at, applied))
+    delays: list[float] = []
+    for key, pairs in sent.items():
+        records = seen_by_key.get(key, [])
+        i = 0
+        for offset, sent_at in sorted(pairs):
+            while i < len(records) and records[i][1] <= offset:
+                i += 1
+            delays.append(records[i][0] - sent_at if i < len(records) else INF)
+    return delays
+
+
+def delay_histogram(text: str) -> dict[str, list[tuple[float, float]]]:
+    """Per topic, the cumulative buckets (upper bound in seconds, count) of the event delay."""
+    found: dict[str, list[tuple[float, float]]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == DELAY_BUCKETS:
+                bound = float(sample.labels["le"])
+                found.setdefault(sample.labels["topic"], []).append((bound, sample.value))
+    return {topic: sorted(buckets) for topic, buckets in found.items()}
+
+
+def histogram_delta(
+    before: dict[str, list[tuple[float, float]]], after: dict[str, list[tuple[float, float]]]
+) -> list[tuple[float, float]]:
+    """The buckets of what was observed between two scrapes, all topics together."""
+    summed: dict[float, float] = {}
+    for topic, buckets in after.items():
+        earlier = dict(before.get(topic, []))
+        for bound, count in buckets:
+            summed[bound] = summed.get(bound, 0.0) + count - earlier.get(bound, 0.0)
+    return sorted(summed.items())
+
+
+def histogram_quantile(buckets: list[tuple[float, float]], q: float) -> float:
+    """Prometheus's way: linear within the bucket holding the quantile (from 0 for the first);
+    INF when it falls beyond the last finite bound."""
+    total = buckets[-1][1] if buckets else 0.0
+    if not total:
+        return float("nan")
+    target, lower, below = q * total, 0.0, 0.0
+    for bound, cumulative in buckets:
+        if cumulative >= target:
+            if bound == INF:
+                return INF
+            inside = cumulative - below
+            return lower + (bound - lower) * ((target - below) / inside if inside else 1.0)
+        lower, below = bound, cumulative
+    return INF
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+@dataclass
+class Delay:
+    steady: Steady
+    buckets: list[tuple[float, float]]
+    scrape_s: float
+    fresh: bool
+    """Measured on a fresh broker and worker, the first not having caught up."""
+
+
+def measure_delay(
+    bootstrap: str, worker: WorkerProcess, events: Sequence[Event], rate: float, *, fresh: bool
+) -> Delay:
+    asked = time.monotonic()
+    before = delay_histogram(worker.metrics())
+    scrape_s = time.monotonic() - asked
+    steady = asyncio.run(steady_phase(bootstrap, worker, events, rate))
+    after = delay_histogram(worker.metrics())
+    return Delay(steady, histogram_delta(before, after), scrape_s, fresh)
+
+
+def wait_until_ready(worker: WorkerProcess) -> None:
+    """Until the worker owns every input partition."""
+    give_up = time.monotonic() + 120
+    while time.monotonic() < give_up:
+        worker.require_alive()
+        try:
+            if partitions_owned(worker.metrics()) >= 2 * PARTITIONS:
+                return
+        except OSError:
+            pass  # its web server is not up yet
+        time.sleep(0.2)
+    raise SystemExit(f"the worker did not take its partitions:\n{worker.log_tail()}")
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def ms(seconds: float, inf: str) -> str:
+    return inf if seconds == INF else f"{seconds * 1000:,.0f} ms"
+
+
+def verdict(ok: bool) -> str:
+    return "meets" if ok else "below"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=200_000, help="backlog events (200,000)")
+    parser.add_argument("--agents", type=int, default=2000, help="agents on the floor (2,000)")
+    parser.add_argument("--rate", type=float, default=2000, help="steady events/s (2,000)")
+    parser.add_argument("--seconds", type=float, default=20, help="steady phase length (20)")
+    parser.add_argument("--rounds", type=int, default=3, help="raw loop: best of this many (3)")
+    parser.add_argument(
+        "--catch-up-limit",
+        type=float,
+        default=60,
+        metavar="S",
+        help="seconds from the worker's start to give it to work through the backlog (60)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="OUT",
+        help="py-spy record the worker while it catches up (.svg flame graph, .json "
+        "speedscope, anything else collapsed stacks); slows it a little",
+    )
+    args = parser.parse_args()
+    # A new topic's first produce requests meet a leader still settling in and are retried;
+    # aiokafka warns of each retry, which says nothing about these figures.
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
+
+    run_started = time.monotonic()
+    steady_count = int(args.rate * args.seconds)
+    backlog, steady_events = simulate_floor(
+        args.events,
+        steady_count,
+        args.agents,
+        time.time_ns() // 1_000_000 - BACKLOG_ENDS_BEFORE_MS,
+    )
+    memory: list[tuple[str, float | None]] = []
+    delay: Delay | None = None
+    with tempfile.TemporaryDirectory(prefix="floorpulse-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        (tmp / "first").mkdir()
+        with own_broker(tmp / "first") as bootstrap:
+            wall = time.perf_counter()
+            asyncio.run(produce(bootstrap, backlog))
+            produced_s = time.perf_counter() - wall
+            print(
+                f"broker {bootstrap}, its own; a floor of {args.agents:,} agents; "
+                f"{len(backlog):,} events produced in {produced_s:.1f} s; {os.cpu_count()} CPUs"
+            )
+            partitions = require_topics(bootstrap, DIALER_TOPICS, timeout_s=10)
+            raw_runs = [
+                asyncio.run(raw_loop(bootstrap, partitions, len(backlog)))
+                for _ in range(args.rounds)
+            ]
+            raw_wall, raw_cpu, raw_invalid = min(raw_runs)
+            targets = end_offsets(bootstrap, partitions)
+            with running_worker(bootstrap, tmp / "first") as worker:
+                caught = asyncio.run(
+                    catch_up(bootstrap, worker, targets, args.catch_up_limit, args.profile)
+                )
+                if caught.finished:
+                    time.sleep(1.0)  # its last writes settle before the baseline scrape
+                    counted = accounted(worker.metrics())
+                    if counted != len(backlog):
+                        print(f"note: /metrics accounts for {counted:,} of {len(backlog):,} events")
+                    delay = measure_delay(bootstrap, worker, steady_events, args.rate, fresh=False)
+                memory.append(("", worker.memory_mib("VmHWM")))
+        if delay is None:
+            (tmp / "second").mkdir()
+            with (
+                own_broker(tmp / "second") as bootstrap,
+                running_worker(bootstrap, tmp / "second") as worker,
+            ):
+                wait_until_ready(worker)
+                delay = measure_delay(bootstrap, worker, steady_events, args.rate, fresh=True)
+                memory.append((" (fresh worker of the delay phase)", worker.memory_mib("VmHWM")))
+
+    raw_rate = len(backlog) / raw_wall
+    ratio = caught.rate / raw_rate
+    timed = caught.applied - caught.first_applied
+    print()
+    print(f"throughput over a backlog of {len(backlog):,} events:")
+    print(
+        f"  raw getmany + decode : {raw_rate:>9,.0f} events/s  "
+        f"({len(backlog) / raw_cpu:,.0f} per CPU s; best of {args.rounds}; "
+        f"{raw_invalid:,} invalid)"
+    )
+    print(
+        f"  floorpulse worker    : {caught.rate:>9,.0f} events/s  "
+        f"({timed / max(caught.cpu_s, 1e-9):,.0f} per CPU s; {timed:,} events in "
+        f"{caught.last_at - caught.first_at:.1f} s after its first batch, which came "
+        f"{caught.startup_s:.1f} s after its start)"
+    )
+    if not caught.finished:
+        print(
+            f"  the worker had applied {caught.applied:,} of {len(backlog):,} events when the "
+            f"{args.catch_up_limit:.0f} s limit came (--catch-up-limit)"
+        )
+    print(
+        f"  ratio (worker / raw) : {ratio:.3f}   "
+        f"{verdict(caught.rate >= GOAL_RATE)} the {GOAL_RATE:,}/s goal, "
+        f"{verdict(ratio >= GOAL_RATIO)} the {GOAL_RATIO} ratio goal"
+    )
+
+    steady = delay.steady
+    late = sum(1 for d in steady.delays_s if d == INF)
+    p50, p99 = percentile(steady.delays_s, 0.5), percentile(steady.delays_s, 0.99)
+    never = f"not within {DRAIN_LIMIT_S:.0f} s after the last send"
+    over = "beyond the last bucket"
+    print()
+    print(
+        f"delay at a steady {steady.sent / steady.seconds:,.0f} events/s offered "
+        f"({steady.sent:,} events over {steady.seconds:.1f} s)"
+        + (", on a fresh broker and worker:" if delay.fresh else ":")
+    )
+    print(
+        f"  worker histogram (its clock when applied - event time; interpolated in buckets): "
+        f"p50 {ms(histogram_quantile(delay.buckets, 0.5), over)}, "
+        f"p99 {ms(histogram_quantile(delay.buckets, 0.99), over)}"
+        f"  ({delay.buckets[-1][1] if delay.buckets else 0:,.0f} observed)"
+    )
+    print(
+        f"  end to end (sent to its batch's changelog record seen here): p50 {ms(p50, never)}, "
+        f"p99 {ms(p99, never)}  {verdict(p99 < GOAL_P99_S)} the "
+        f"{GOAL_P99_S * 1000:.0f} ms goal"
+        + (f"; {late:,} events not applied within {DRAIN_LIMIT_S:.0f} s" if late else "")
+    )
+    print(f"  one /metrics scrape of the idle worker took {delay.scrape_s * 1000:,.0f} ms")
+    print()
+    for label, peak in memory:
+        if peak is not None:
+            print(f"worker peak memory{label}: {peak:,.0f} MiB resident (VmHWM)")
+    if args.profile is not None:
+        print(f"profile of the worker catching up: {args.profile}")
+    print(f"run took {time.monotonic() - run_started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
