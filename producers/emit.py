@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 
@@ -19,6 +19,7 @@ from streams.events import (
     CallDialed,
     CallDropped,
     CallEnded,
+    CallEvent,
     CallUnanswered,
     Event,
 )
@@ -93,78 +94,32 @@ class Emitter:
         )
 
     def dialed(self, t: int, call: Call) -> None:
-        self.out.append(
-            CallDialed(
-                v=1,
-                event_id=next(self._event_ids),
-                ts=t,
-                source=self._source,
-                call_id=call.call_id,
-                campaign_id=call.dialer.campaign_id,
-            )
-        )
+        self._call(CallDialed, t, call)
 
     def answered(self, t: int, call: Call, by: AnsweredBy) -> None:
-        self.out.append(
-            CallAnswered(
-                v=1,
-                event_id=next(self._event_ids),
-                ts=t,
-                source=self._source,
-                call_id=call.call_id,
-                campaign_id=call.dialer.campaign_id,
-                answered_by=by,
-            )
-        )
+        self._call(CallAnswered, t, call, answered_by=by)
 
     def unanswered(self, t: int, call: Call, outcome: str) -> None:
-        self.out.append(
-            CallUnanswered(
-                v=1,
-                event_id=next(self._event_ids),
-                ts=t,
-                source=self._source,
-                call_id=call.call_id,
-                campaign_id=call.dialer.campaign_id,
-                outcome=outcome,
-            )
-        )
+        self._call(CallUnanswered, t, call, outcome=outcome)
 
     def dropped(self, t: int, call: Call) -> None:
-        self.out.append(
-            CallDropped(
-                v=1,
-                event_id=next(self._event_ids),
-                ts=t,
-                source=self._source,
-                call_id=call.call_id,
-                campaign_id=call.dialer.campaign_id,
-            )
-        )
+        self._call(CallDropped, t, call)
 
     def connected(self, t: int, call: Call, agent: Agent) -> None:
-        self.out.append(
-            CallConnected(
-                v=1,
-                event_id=next(self._event_ids),
-                ts=t,
-                source=self._source,
-                call_id=call.call_id,
-                campaign_id=call.dialer.campaign_id,
-                agent_id=agent.agent_id,
-                team_id=agent.team.team_id,
-            )
-        )
+        self._call(CallConnected, t, call, agent_id=agent.agent_id, team_id=agent.team.team_id)
 
     def ended(self, t: int, call: Call, disposition: str | msgspec.UnsetType = UNSET) -> None:
+        self._call(CallEnded, t, call, disposition=disposition)
+
+    def _call(self, kind: type[CallEvent], t: int, call: Call, **fields: Any) -> None:
         self.out.append(
-            CallEnded(
+            kind(
                 v=1,
                 event_id=next(self._event_ids),
                 ts=t,
                 source=self._source,
                 call_id=call.call_id,
                 campaign_id=call.dialer.campaign_id,
-                disposition=disposition,
+                **fields,
             )
         )
