@@ -41,6 +41,7 @@ from streams.codec import InvalidEvent, decode, encode
 from streams.logfile import open_log
 from streams.topics import AGENT_EVENTS, CALL_EVENTS
 from streams.topics_admin import admin_client
+from tests.integration.live import wait_for
 from tests.scenarios import expected_report_path, first_difference, scenario_logs
 
 pytestmark = pytest.mark.kafka
@@ -212,6 +213,7 @@ def test_recording_moves_no_consumer_group(
     bootstrap: str, scratch: dict[str, str], tmp_path: Path
 ) -> None:
     from kafka import TopicPartition  # type: ignore[import-untyped, unused-ignore]
+    from kafka.errors import KafkaError  # type: ignore[import-untyped, unused-ignore]
     from kafka.structs import OffsetAndMetadata  # type: ignore[import-untyped, unused-ignore]
 
     log = next(p for p in scenario_logs() if p.name.startswith("basic"))
@@ -224,7 +226,18 @@ def test_recording_moves_no_consumer_group(
     }
     with admin_client(bootstrap, timeout_s=10) as client:
         admin = cast(Any, client)
-        admin.alter_group_offsets(worker, at_start)
+
+        def commit_offsets() -> bool | None:
+            # A young broker answers group requests only once its offsets topic is ready.
+            try:
+                admin.alter_group_offsets(worker, at_start)
+            except KafkaError as exc:
+                if not exc.retriable:
+                    raise
+                return None
+            return True
+
+        wait_for("the group coordinator", commit_offsets, deadline_s=60)
         before = admin.list_group_offsets({worker: None})
     assert len(before[worker]) == 12
     try:
