@@ -269,7 +269,7 @@ def test_connect_long_after_the_answer_is_late_and_implies_nothing() -> None:
 
 
 FORGETS_FINISHED_CALLS = (
-    "engine bug: a finished call quiet for call_retention_s (3600 s) of its campaign's event "
+    "engine bug: a finished call quiet for call_retention_s (600 s) of its campaign's event "
     "time is forgotten, so a later event of it starts a new call (not late, answers again)"
 )
 
