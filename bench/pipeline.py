@@ -23,7 +23,10 @@ by default: 100 teams, 40 campaigns) and measures:
   /metrics, changes when the batch is applied; the changelog record follows a few milliseconds
   later (producer linger, broker, this consumer's fetch), so the end-to-end figure is an upper
   bound of "produced to metric updated". (Polling /metrics instead would cost the worker a scrape
-  of every entry each time, and blur the figure by the polling period.)
+  of every entry each time, and blur the figure by the polling period.) Meanwhile /metrics is
+  scraped every --scrape-every seconds (15, Prometheus's default), as in production: the worker
+  serves it on the event loop that applies events, so a slow scrape delays them; each scrape's
+  duration is printed.
 - the worker's peak resident memory (VmHWM).
 
 The backlog's event times end two minutes before the run starts, so that the worker treats its
@@ -444,13 +447,20 @@ class Steady:
     seconds: float = 0.0
     delays_s: list[float] = field(default_factory=list)
     """End to end, per event; INF for one not applied within DRAIN_LIMIT_S."""
+    scrapes_s: list[float] = field(default_factory=list)
+    """How long each /metrics scrape during the phase took."""
 
 
 async def steady_phase(
-    bootstrap: str, worker: WorkerProcess, events: Sequence[Event], rate: float
+    bootstrap: str,
+    worker: WorkerProcess,
+    events: Sequence[Event],
+    rate: float,
+    scrape_every_s: float,
 ) -> Steady:
     """Send `events` at `rate` per second, in bursts every few milliseconds (each event's time
-    the wall clock at its burst), while following the worker's changelog."""
+    the wall clock at its burst), while following the worker's changelog and scraping its
+    /metrics every `scrape_every_s` seconds (0: never), as Prometheus would."""
     import aiokafka
 
     progress = await Progress.open(bootstrap, worker, from_end=True)
@@ -464,12 +474,24 @@ async def steady_phase(
     await producer.start()
     halt = asyncio.Event()
 
+    steady = Steady()
+
     async def follow() -> None:
         while not halt.is_set():
             await progress.poll(0.05)
 
+    async def scrape() -> None:
+        while scrape_every_s > 0:
+            try:
+                await asyncio.wait_for(halt.wait(), scrape_every_s)
+                return
+            except TimeoutError:
+                asked = time.monotonic()
+                await asyncio.to_thread(worker.metrics)
+                steady.scrapes_s.append(time.monotonic() - asked)
+
     follower = asyncio.create_task(follow())
-    steady = Steady()
+    scraper = asyncio.create_task(scrape())
     sends: list[tuple[float, Any]] = []
     try:
         started = time.monotonic()
@@ -499,6 +521,7 @@ async def steady_phase(
     finally:
         halt.set()
         await follower
+        await scraper
         await producer.stop()
         await progress.close()
     steady.delays_s = end_to_end(sent, progress.seen)
@@ -579,14 +602,14 @@ class Delay:
 
 
 def measure_delay(
-    bootstrap: str, worker: WorkerProcess, events: Sequence[Event], rate: float, *, fresh: bool
+    bootstrap: str, worker: WorkerProcess, events: Sequence[Event], args: argparse.Namespace
 ) -> Delay:
     asked = time.monotonic()
     before = delay_histogram(worker.metrics())
     scrape_s = time.monotonic() - asked
-    steady = asyncio.run(steady_phase(bootstrap, worker, events, rate))
+    steady = asyncio.run(steady_phase(bootstrap, worker, events, args.rate, args.scrape_every))
     after = delay_histogram(worker.metrics())
-    return Delay(steady, histogram_delta(before, after), scrape_s, fresh)
+    return Delay(steady, histogram_delta(before, after), scrape_s, fresh=False)
 
 
 def wait_until_ready(worker: WorkerProcess) -> None:
@@ -622,6 +645,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="steady phase length (20)")
     parser.add_argument("--rounds", type=int, default=3, help="raw loop: best of this many (3)")
     parser.add_argument(
+        "--scrape-every",
+        type=float,
+        default=15,
+        metavar="S",
+        help="scrape /metrics every S seconds of the steady phase, as Prometheus would "
+        "(15; 0: never)",
+    )
+    parser.add_argument(
         "--catch-up-limit",
         type=float,
         default=60,
@@ -639,6 +670,9 @@ def main() -> None:
     # A new topic's first produce requests meet a leader still settling in and are retried;
     # aiokafka warns of each retry, which says nothing about these figures.
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    # The same for the changelog the worker has just created: aiokafka logs each retry of its
+    # first offset lookup as an error; a lookup that fails for good raises anyway.
+    logging.getLogger("aiokafka.consumer.fetcher").setLevel(logging.CRITICAL)
 
     run_started = time.monotonic()
     steady_count = int(args.rate * args.seconds)
@@ -677,7 +711,7 @@ def main() -> None:
                     counted = accounted(worker.metrics())
                     if counted != len(backlog):
                         print(f"note: /metrics accounts for {counted:,} of {len(backlog):,} events")
-                    delay = measure_delay(bootstrap, worker, steady_events, args.rate, fresh=False)
+                    delay = measure_delay(bootstrap, worker, steady_events, args)
                 memory.append(("", worker.memory_mib("VmHWM")))
         if delay is None:
             (tmp / "second").mkdir()
@@ -686,7 +720,8 @@ def main() -> None:
                 running_worker(bootstrap, tmp / "second") as worker,
             ):
                 wait_until_ready(worker)
-                delay = measure_delay(bootstrap, worker, steady_events, args.rate, fresh=True)
+                delay = measure_delay(bootstrap, worker, steady_events, args)
+                delay.fresh = True
                 memory.append((" (fresh worker of the delay phase)", worker.memory_mib("VmHWM")))
 
     raw_rate = len(backlog) / raw_wall
@@ -739,7 +774,11 @@ def main() -> None:
         f"{GOAL_P99_S * 1000:.0f} ms goal"
         + (f"; {late:,} events not applied within {DRAIN_LIMIT_S:.0f} s" if late else "")
     )
-    print(f"  one /metrics scrape of the idle worker took {delay.scrape_s * 1000:,.0f} ms")
+    during = ", ".join(f"{d * 1000:,.0f} ms" for d in steady.scrapes_s) or "none"
+    print(
+        f"  /metrics scrapes (the worker serves them on its event loop): idle before the phase "
+        f"{delay.scrape_s * 1000:,.0f} ms; during it, every {args.scrape_every:g} s: {during}"
+    )
     print()
     for label, peak in memory:
         if peak is not None:

@@ -55,4 +55,8 @@ def run(args: argparse.Namespace) -> int:
     from streams.pipeline.worker import Worker
 
     worker = Worker(settings)
-    faust.Worker(worker.app, loglevel=args.log_level, quiet=True).execute_from_commandline()
+    runner = faust.Worker(worker.app, loglevel=args.log_level, quiet=True)
+    # Faust's terminal spinner sets the root logger to DEBUG, so every library's debug call
+    # builds a record: a few percent of the worker's time, and escape codes in its log.
+    runner.spinner = None
+    runner.execute_from_commandline()
