@@ -51,7 +51,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -71,6 +70,7 @@ from producers.kafka_async import KafkaSender, Partition, require_topics
 from producers.simulator import simulate
 from streams.codec import InvalidEvent, decode, encode
 from streams.events import Event
+from streams.localkafka import free_ports
 from streams.pipeline.entries import load_partition
 from streams.pipeline.worker import APP_ID
 from streams.topics import DIALER_TOPICS, route
@@ -130,18 +130,6 @@ async def produce(bootstrap: str, events: Sequence[Event]) -> None:
 
 
 # -- the broker and the worker ---------------------------------------------------------------
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports on 127.0.0.1 that nothing listens on (bound together, so they differ)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @contextmanager

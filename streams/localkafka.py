@@ -526,3 +526,15 @@ def _is_broker_of(pid: int, layout: DataDir) -> bool:
         return True
     # Guards against a recycled pid: only this directory's broker counts.
     return b"kafka.Kafka" in argv and str(layout.server_properties).encode() in argv
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports on 127.0.0.1 that nothing listens on (bound together, so they differ)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()

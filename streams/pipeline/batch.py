@@ -18,7 +18,7 @@ from streams.codec import InvalidEvent, decode
 from streams.engine import Checkin, Floor, Outcome, Params
 from streams.engine.agent import AgentTrack
 from streams.engine.calls import CampaignTrack
-from streams.events import AgentDisposition, AgentStateChanged, Event
+from streams.events import AgentDisposition, AgentStateChanged, Event, type_name
 from streams.pipeline.entries import (
     Entry,
     PartitionEntry,
@@ -128,7 +128,7 @@ class Pipeline:
                 continue
             if outcome is Outcome.LATE:
                 entry.late += 1
-            kind = type_of(event)
+            kind = type_name(type(event))
             entry.applied[kind] = entry.applied.get(kind, 0) + 1
             writes.delays_ms.setdefault(record.topic, []).append(now_ms - event.ts)
         writes.checkins = list(floor.effects)
@@ -187,7 +187,9 @@ class Pipeline:
         event = decode(record.value)
         topic = route(event)[0]
         if topic != record.topic:
-            raise InvalidEvent("type", f"{type_of(event)} belongs on {topic}, not {record.topic}")
+            raise InvalidEvent(
+                "type", f"{type_name(type(event))} belongs on {topic}, not {record.topic}"
+            )
         return event
 
     def _partition(self, key: str) -> PartitionEntry:
@@ -211,12 +213,6 @@ class Pipeline:
             self._campaign_entries[campaign_id] = entry
             self.floor.campaigns[campaign_id] = entry.track
         return entry
-
-
-def type_of(event: Event) -> str:
-    tag = type(event).__struct_config__.tag
-    assert isinstance(tag, str)
-    return tag
 
 
 def dead_letter(record: Record, error: InvalidEvent) -> bytes:

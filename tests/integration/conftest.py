@@ -39,9 +39,8 @@ def fresh_broker(tmp_path: Path) -> Iterator[str]:
     """A broker of this test's own, on free ports with empty topics; wiped afterwards. Tests of
     the live pipeline compare exact counts, which other tests' data on the shared broker would
     spoil."""
-    from streams.localkafka import Ports, start, stop
+    from streams.localkafka import Ports, free_ports, start, stop
     from streams.topics_admin import ensure_topics
-    from tests.integration.live import free_ports
 
     data_dir = tmp_path / "kafka"
     broker, controller = free_ports(2)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,18 +19,6 @@ from typing import Any, TypeVar
 from prometheus_client.parser import text_string_to_metric_families
 
 T = TypeVar("T")
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports on 127.0.0.1 that nothing listens on (bound together, so they differ)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def wait_for(what: str, probe: Callable[[], T | None], *, deadline_s: float = 120.0) -> T:

@@ -20,8 +20,9 @@ from typing import Any, Final
 import pytest
 import yaml
 
+from streams.localkafka import free_ports
 from tests.dashboards.rules import PROMETHEUS
-from tests.integration.live import free_ports, wait_for
+from tests.integration.live import wait_for
 
 PROJECT_CONFIG: Final = PROMETHEUS / "prometheus.yml"
 JOB: Final = "floorpulse-worker"

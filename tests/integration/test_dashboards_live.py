@@ -29,10 +29,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from dashboards.build import PanelQuery, all_queries
 from dashboards.pipeline import LAG
 from dashboards.selectors import ALL
+from streams.localkafka import free_ports
 from streams.topics import AGENT_EVENTS, CALL_EVENTS
 from tests.dashboards import rules
 from tests.dashboards.contract import PROMETHEUS_OWN, metric_names
-from tests.integration.live import WorkerProcess, free_ports, wait_for
+from tests.integration.live import WorkerProcess, wait_for
 from tests.integration.prometheus import JOB, Prometheus, QueryError
 
 pytestmark = pytest.mark.kafka

@@ -16,13 +16,13 @@ from streams.localkafka import (
     JAVA_MISSING,
     MAVEN_MISSING,
     DataDir,
+    free_ports,
     recorded_bootstrap,
     running_pid,
 )
 from streams.settings import Settings
 from streams.topics import AGENT_EVENTS, CALL_EVENTS, CHECKINS, DEAD_LETTER
 from streams.topics_admin import DAY_MS, list_topics, partition_counts, topic_config
-from tests.integration.live import free_ports
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 MAIN_DATA_DIR: Final = ROOT / ".floorpulse" / "kafka"

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from streams.localkafka import free_ports
 from tests.dashboards import rules
-from tests.integration.live import WorkerProcess, free_ports, produce_lines, stop_all, wait_for
+from tests.integration.live import WorkerProcess, produce_lines, stop_all, wait_for
 from tests.integration.prometheus import JOB, Prometheus
 from tests.integration.test_worker import applied_count, expected, read_lines, until_applied
 from tests.scenarios import scenario_logs

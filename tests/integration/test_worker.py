@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from streams.localkafka import free_ports
 from streams.logfile import open_log
 from tests.integration.live import (
     Samples,
     WorkerProcess,
     as_report,
-    free_ports,
     produce_lines,
     report_subset,
     stop_all,

@@ -15,6 +15,7 @@ import pytest
 
 from streams.codec import InvalidEvent, decode
 from streams.events import AgentDisposition, AgentStateChanged
+from streams.localkafka import free_ports
 from streams.topics import AGENT_EVENTS, CHECKINS, DEAD_LETTER
 from tests.integration.live import (
     Message,
@@ -22,7 +23,6 @@ from tests.integration.live import (
     WorkerProcess,
     consume,
     consume_until,
-    free_ports,
     produce_lines,
     stop_all,
     wait_for,
