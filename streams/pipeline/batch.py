@@ -8,7 +8,7 @@ as `floorpulse analyze`.
 from __future__ import annotations
 
 import base64
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -27,14 +27,13 @@ from streams.pipeline.entries import (
     load_campaign,
     load_partition,
 )
-from streams.topics import AGENT_EVENTS, route
+from streams.pipeline.metrics import Snapshot
+from streams.topics import AGENT_EVENTS, CALL_EVENTS, route
 
 LIVE_WITHIN_MS: Final = 60_000
 """A partition whose latest event is this close to the wall clock is live: ticks may run."""
 TICK_LAG_MS: Final = 5_000
 """Ticks stop this far behind the wall clock, leaving room for events still in flight."""
-
-Store = MutableMapping[str, bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,49 +48,82 @@ class Record:
 
 
 @dataclass(slots=True)
+class Effects:
+    """What applying records or a tick sends at once: dead letters, check-ins, and the event
+    delays to observe. State changes wait for `Pipeline.flush`."""
+
+    dead_letters: list[tuple[bytes | None, bytes]] = field(default_factory=list)
+    checkins: list[Checkin] = field(default_factory=list)
+    delays_ms: dict[str, list[int]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class Writes:
-    """What a batch changed: table entries to store and to send to their changelog partition,
-    dead letters, check-ins, and the event delays to observe."""
+    """Changed entries, by key: the partition they belong to and their bytes, to store and to
+    send to that changelog partition."""
 
     agents: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     campaigns: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     partitions: dict[str, tuple[int, bytes]] = field(default_factory=dict)
-    dead_letters: list[tuple[bytes | None, bytes]] = field(default_factory=list)
-    checkins: list[Checkin] = field(default_factory=list)
-    delays_ms: dict[str, list[int]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.agents) + len(self.campaigns) + len(self.partitions)
 
 
 def partition_key(topic: str, partition: int) -> str:
     return f"{topic}:{partition}"
 
 
+def partition_of(key: str) -> tuple[str, int]:
+    topic, _, number = key.rpartition(":")
+    return topic, int(number)
+
+
 class Pipeline:
     """The worker's processing over its three stores (agents, campaigns, partitions).
 
-    The stores hold entries as bytes (what the changelog carries); decoded entries are kept in
-    a cache so that a batch decodes only what it has not seen. `forget()` drops the cache when
-    partitions move, since Faust then rebuilds the stores from the changelog.
+    The stores hold entries as bytes (what the changelog carries) and are written by the caller
+    with what `flush` returns. Decoded entries are kept, so that only what was never seen is
+    decoded, and changed ones are marked until the next flush: an entity touched by many
+    batches between two flushes is written once. `forget()` drops them when partitions move,
+    since Faust then rebuilds the stores from the changelog.
     """
 
-    def __init__(self, agents: Store, campaigns: Store, partitions: Store, params: Params) -> None:
+    def __init__(
+        self,
+        agents: Mapping[str, bytes],
+        campaigns: Mapping[str, bytes],
+        partitions: Mapping[str, bytes],
+        params: Params,
+    ) -> None:
         self.agents, self.campaigns, self.partitions = agents, campaigns, partitions
         self.floor = Floor(params)
         self._agent_entries: dict[str, Entry[AgentTrack]] = {}
         self._campaign_entries: dict[str, Entry[CampaignTrack]] = {}
+        self._partition_entries: dict[str, PartitionEntry] = {}
+        self._changed_agents: dict[str, Entry[AgentTrack]] = {}
+        self._changed_campaigns: dict[str, Entry[CampaignTrack]] = {}
+        self._changed_partitions: dict[str, PartitionEntry] = {}
+
+    @property
+    def changed(self) -> bool:
+        """Whether state has changed since the last flush."""
+        return bool(self._changed_agents or self._changed_campaigns or self._changed_partitions)
 
     def forget(self) -> None:
-        """Drop decoded entries: the stores are the truth after a rebalance."""
+        """Drop decoded entries: the stores are the truth after a rebalance. Flush first."""
+        assert not self.changed, "forget() would lose changes: flush() first"
         self._agent_entries.clear()
         self._campaign_entries.clear()
+        self._partition_entries.clear()
         self.floor.agents.clear()
         self.floor.campaigns.clear()
 
-    def apply(self, records: Sequence[Record], now_ms: int) -> Writes:
-        writes = Writes()
+    def apply(self, records: Sequence[Record], now_ms: int) -> Effects:
+        effects = Effects()
         floor = self.floor
-        touched_agents: dict[str, Entry[AgentTrack]] = {}
-        touched_campaigns: dict[str, Entry[CampaignTrack]] = {}
-        progress_by_key: dict[str, PartitionEntry] = {}
+        changed_agents, changed_campaigns = self._changed_agents, self._changed_campaigns
+        progress_by_key = self._changed_partitions
         for record in records:
             pkey = partition_key(record.topic, record.partition)
             progress = progress_by_key.get(pkey)
@@ -106,17 +138,17 @@ class Pipeline:
                 if first_time:
                     progress.invalid[exc.code] = progress.invalid.get(exc.code, 0) + 1
                 # Sent again after a restart too: dead letters are at least once, never lost.
-                writes.dead_letters.append((record.key, dead_letter(record, exc)))
+                effects.dead_letters.append((record.key, dead_letter(record, exc)))
                 continue
             if event.ts > progress.latest_ts:
                 progress.latest_ts = event.ts
             entry: Entry[AgentTrack] | Entry[CampaignTrack]
             if isinstance(event, (AgentStateChanged, AgentDisposition)):
-                entry = touched_agents[event.agent_id] = self._agent(
+                entry = changed_agents[event.agent_id] = self._agent(
                     event.agent_id, record.partition
                 )
             else:
-                entry = touched_campaigns[event.campaign_id] = self._campaign(
+                entry = changed_campaigns[event.campaign_id] = self._campaign(
                     event.campaign_id, record.partition
                 )
             if record.offset <= entry.offset:
@@ -130,18 +162,12 @@ class Pipeline:
                 entry.late += 1
             kind = type_name(type(event))
             entry.applied[kind] = entry.applied.get(kind, 0) + 1
-            writes.delays_ms.setdefault(record.topic, []).append(now_ms - event.ts)
-        writes.checkins = list(floor.effects)
+            effects.delays_ms.setdefault(record.topic, []).append(now_ms - event.ts)
+        effects.checkins = list(floor.effects)
         floor.effects.clear()
-        writes.agents = {k: (e.partition, dump(e)) for k, e in touched_agents.items()}
-        writes.campaigns = {k: (e.partition, dump(e)) for k, e in touched_campaigns.items()}
-        writes.partitions = {
-            k: (int(k.rpartition(":")[2]), dump(e)) for k, e in progress_by_key.items()
-        }
-        self._store(writes)
-        return writes
+        return effects
 
-    def tick(self, partitions: set[int], now_ms: int) -> Writes:
+    def tick(self, partitions: set[int], now_ms: int) -> Effects:
         """Let time pass for the agents of the live ones among these `dialer.agent-events`
         partitions.
 
@@ -149,37 +175,71 @@ class Pipeline:
         agent's next event. Only a live partition ticks, and only up to a little behind the wall
         clock, so replayed or old events are never judged by wall time.
         """
-        writes = Writes()
+        effects = Effects()
         live = {
             p
             for p in partitions
             if now_ms - self._partition(partition_key(AGENT_EVENTS, p)).latest_ts <= LIVE_WITHIN_MS
         }
         if not live:
-            return writes
+            return effects
         target = now_ms - TICK_LAG_MS
         floor = self.floor
-        for agent_id in list(self.agents.keys()):
-            entry = self._agent(agent_id, partition=-1)
+        self._load_all()
+        for agent_id, entry in list(self._agent_entries.items()):
             if entry.partition not in live or entry.track.clock >= target:
                 continue
             floor.tick(agent_id, target)
             if floor.effects:
                 # Only a decision is worth a changelog write; a bare clock moves again next tick.
-                writes.agents[agent_id] = (entry.partition, dump(entry))
-                writes.checkins += floor.effects
+                self._changed_agents[agent_id] = entry
+                effects.checkins += floor.effects
                 floor.effects.clear()
-        self._store(writes)
+        return effects
+
+    def flush(self) -> Writes:
+        """The entries changed since the last flush, encoded, for the stores and changelogs."""
+        writes = Writes(
+            agents={k: (e.partition, dump(e)) for k, e in self._changed_agents.items()},
+            campaigns={k: (e.partition, dump(e)) for k, e in self._changed_campaigns.items()},
+            partitions={
+                k: (partition_of(k)[1], dump(e)) for k, e in self._changed_partitions.items()
+            },
+        )
+        self._changed_agents.clear()
+        self._changed_campaigns.clear()
+        self._changed_partitions.clear()
         return writes
 
-    def _store(self, writes: Writes) -> None:
-        for store, changed in (
-            (self.agents, writes.agents),
-            (self.campaigns, writes.campaigns),
-            (self.partitions, writes.partitions),
-        ):
-            for key, (_partition, data) in changed.items():
-                store[key] = data
+    def snapshot(self, owned: set[tuple[str, int]]) -> Snapshot:
+        """The entries of these (topic, partition)s, from the stores and the changes not yet
+        flushed, each decoded once: what /metrics reads."""
+        self._load_all()
+        snapshot = Snapshot(
+            agents=[
+                e for e in self._agent_entries.values() if (AGENT_EVENTS, e.partition) in owned
+            ],
+            campaigns=[
+                (k, e)
+                for k, e in self._campaign_entries.items()
+                if (CALL_EVENTS, e.partition) in owned
+            ],
+        )
+        for key, progress in self._partition_entries.items():
+            topic, partition = partition_of(key)
+            if (topic, partition) in owned:
+                snapshot.partitions.setdefault(topic, []).append(progress)
+        for topic, _partition in owned:
+            snapshot.owned[topic] = snapshot.owned.get(topic, 0) + 1
+        return snapshot
+
+    def _load_all(self) -> None:
+        for agent_id in self.agents.keys() - self._agent_entries.keys():
+            self._agent(agent_id, partition=-1)
+        for campaign_id in self.campaigns.keys() - self._campaign_entries.keys():
+            self._campaign(campaign_id, partition=-1)
+        for key in self.partitions.keys() - self._partition_entries.keys():
+            self._partition(key)
 
     def _decode(self, record: Record) -> Event:
         if record.value is None:
@@ -193,8 +253,12 @@ class Pipeline:
         return event
 
     def _partition(self, key: str) -> PartitionEntry:
-        data = self.partitions.get(key)
-        return PartitionEntry() if data is None else load_partition(data)
+        entry = self._partition_entries.get(key)
+        if entry is None:
+            data = self.partitions.get(key)
+            entry = PartitionEntry() if data is None else load_partition(data)
+            self._partition_entries[key] = entry
+        return entry
 
     def _agent(self, agent_id: str, partition: int) -> Entry[AgentTrack]:
         entry = self._agent_entries.get(agent_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Sequence
 from typing import Any, Final
 
 import faust
@@ -17,16 +18,23 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import CollectorRegistry, Histogram
 
 from streams.engine import DEFAULT_PARAMS, Params
-from streams.pipeline.batch import Pipeline, Record, Writes
-from streams.pipeline.entries import load_agent, load_campaign, load_partition
+from streams.pipeline.batch import Effects, Pipeline, Record
 from streams.pipeline.metrics import EVENT_DELAY_BOUNDS_S, PREFIX, FloorCollector, Snapshot
 from streams.settings import Settings
 from streams.topics import AGENT_EVENTS, CALL_EVENTS, CHECKINS, DEAD_LETTER
 
+INPUT_TOPICS: Final = (AGENT_EVENTS, CALL_EVENTS)
+
 APP_ID: Final = "floorpulse"
 BATCH_MAX: Final = 5000
 BATCH_WITHIN_S: Final = 0.05
-"""How long a batch may wait to fill: the delay paid for fewer changelog writes."""
+"""How long a batch may wait to fill: applied state, and so /metrics, is at most this late."""
+FLUSH_SHARE: Final = 0.1
+"""Writing changed state waits until this share of the time or less goes to writing it: after
+every batch on a calm floor, every few batches under a backlog (a campaign entry holds the
+calls it remembers, so it is large, and a backlog touches every campaign in every batch)."""
+FLUSH_EVERY_S: Final = 1.0
+"""The longest changed state waits for its write, and so input offsets for their commit."""
 TICK_EVERY_S: Final = 10.0
 
 
@@ -34,15 +42,13 @@ class Worker:
     """One worker process: the Faust app, its tables and topics, and the metrics registry."""
 
     def __init__(self, settings: Settings, params: Params = DEFAULT_PARAMS) -> None:
-        datadir = settings.data_dir or tempfile.mkdtemp(prefix="floorpulse-worker-")
         self.app = faust.App(
             APP_ID,
             broker=";".join(f"kafka://{s.strip()}" for s in settings.kafka_bootstrap.split(",")),
-            # In memory, rebuilt from the changelog topics at start: Faust's RocksDB store picks
-            # its per-partition database from the event being processed, which a batch that
-            # spans partitions does not have.
-            store="memory://",
-            datadir=str(datadir),
+            # RocksDB in the data dir keeps state across restarts (only the changelog written
+            # since is read back); without one, memory, rebuilt from the changelog topics.
+            store="floorpulse-rocksdb://" if settings.data_dir else "floorpulse-memory://",
+            datadir=str(settings.data_dir or tempfile.mkdtemp(prefix="floorpulse-worker-")),
             web_port=settings.web_port,
             web_bind=settings.web_bind,
             topic_partitions=settings.partitions,
@@ -70,12 +76,16 @@ class Worker:
         )
         self.registry.register(FloorCollector(self.snapshot))
         setup_prometheus_sensors(self.app, registry=self.registry, name_prefix="faust")
-        for topic in (AGENT_EVENTS, CALL_EVENTS):
+        self._unacked: list[tuple[Any, Sequence[Any]]] = []
+        self._flushed_at = time.monotonic()
+        self._flush_cost_s = 0.0
+        for topic in INPUT_TOPICS:
             self.app.agent(self._topic(topic), name=f"pipeline-{topic}")(self._consume)
         self.app.timer(TICK_EVERY_S)(self._tick)
+        self.app.timer(FLUSH_EVERY_S)(self._flush)
         # Faust's signal stubs want a `signal` keyword in the receiver's signature.
         self.app.on_partitions_revoked.connect(self._forget)  # type: ignore[arg-type]
-        self.app.on_partitions_assigned.connect(self._forget)  # type: ignore[arg-type]
+        self.app.on_rebalance_complete.connect(self._forget)  # type: ignore[arg-type]
 
     def _table(self, name: str) -> Any:
         return self.app.Table(name, key_type=str, value_type=bytes)
@@ -92,41 +102,58 @@ class Worker:
         )
 
     async def _consume(self, stream: Any) -> None:
-        # In batches: every entity a batch touches costs one changelog write, however many of
-        # its events the batch holds. take_events acks a batch only after this body has queued
-        # its state, and Faust flushes that queue before it commits the batch's offsets.
-        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+        # Events are acked only once the state they changed has been queued for its changelog
+        # (`_flush`), and Faust flushes that queue before it commits their offsets: at least
+        # once, and idempotent by the offsets in the entries.
+        async for events in stream.noack_take(BATCH_MAX, within=BATCH_WITHIN_S):
             records = [
                 Record(m.topic, m.partition, m.offset, m.key, m.value)
                 for m in (event.message for event in events)
             ]
-            self._write(self.pipeline.apply(records, now_ms=_now_ms()))
+            self._send(self.pipeline.apply(records, now_ms=_now_ms()))
+            self._unacked.append((stream, events))
+            if time.monotonic() - self._flushed_at >= self._flush_cost_s / FLUSH_SHARE:
+                await self._flush()
 
-    def _forget(self, _sender: Any, *_args: Any, **_kwargs: Any) -> None:
-        self.pipeline.forget()
-
-    async def _tick(self) -> None:
-        owned = {tp.partition for tp in self._actives() if tp.topic == AGENT_EVENTS}
-        if owned:
-            self._write(self.pipeline.tick(owned, now_ms=_now_ms()))
-
-    def _write(self, writes: Writes) -> None:
-        # send_soon only queues: Faust flushes its producer before it commits input offsets,
-        # so the state of every event it commits has reached the changelog first.
+    async def _flush(self) -> None:
+        started = time.perf_counter()
+        writes = self.pipeline.flush()
         for table, changed in (
             (self.agents, writes.agents),
             (self.campaigns, writes.campaigns),
             (self.partitions, writes.partitions),
         ):
             for key, (partition, data) in changed.items():
+                table.data.put(partition, key, data)
+                # send_soon only queues: Faust flushes its producer before it commits input
+                # offsets, so the state of every event it commits has reached the changelog.
                 table.send_changelog(partition, key, data)
-        for original_key, wrapped in writes.dead_letters:
+        unacked, self._unacked = self._unacked, []
+        self._flushed_at = time.monotonic()
+        self._flush_cost_s = time.perf_counter() - started
+        for stream, events in unacked:
+            for event in events:
+                await stream.ack(event)
+
+    async def _forget(self, _sender: Any, *_args: Any, **_kwargs: Any) -> None:
+        # Partitions move: write what changed, then read the stores afresh once Faust has
+        # restored the partitions this worker now owns.
+        await self._flush()
+        self.pipeline.forget()
+
+    async def _tick(self) -> None:
+        owned = {tp.partition for tp in self._actives() if tp.topic == AGENT_EVENTS}
+        if owned:
+            self._send(self.pipeline.tick(owned, now_ms=_now_ms()))
+
+    def _send(self, effects: Effects) -> None:
+        for original_key, wrapped in effects.dead_letters:
             self.dead_letters.send_soon(key=original_key, value=wrapped)
-        for checkin in writes.checkins:
+        for checkin in effects.checkins:
             self.checkins.send_soon(
                 key=checkin.agent_id.encode(), value=msgspec.json.encode(checkin)
             )
-        for topic, delays in writes.delays_ms.items():
+        for topic, delays in effects.delays_ms.items():
             observe = self.delay.labels(topic).observe
             for delay in delays:
                 observe(delay / 1000)
@@ -136,24 +163,9 @@ class Worker:
 
     def snapshot(self) -> Snapshot:
         """The entries of the partitions this worker owns now: what /metrics exports."""
-        actives = self._actives()
-        agent_parts = {tp.partition for tp in actives if tp.topic == AGENT_EVENTS}
-        call_parts = {tp.partition for tp in actives if tp.topic == CALL_EVENTS}
-        snapshot = Snapshot(owned={AGENT_EVENTS: len(agent_parts), CALL_EVENTS: len(call_parts)})
-        for data in self.agents.data.values():
-            entry = load_agent(data)
-            if entry.partition in agent_parts:
-                snapshot.agents.append(entry)
-        for key, data in self.campaigns.data.items():
-            campaign = load_campaign(data)
-            if campaign.partition in call_parts:
-                snapshot.campaigns.append((key, campaign))
-        owned = {(tp.topic, tp.partition) for tp in actives}
-        for key, data in self.partitions.data.items():
-            topic, _, number = key.rpartition(":")
-            if (topic, int(number)) in owned:
-                snapshot.partitions.setdefault(topic, []).append(load_partition(data))
-        return snapshot
+        return self.pipeline.snapshot(
+            {(tp.topic, tp.partition) for tp in self._actives() if tp.topic in INPUT_TOPICS}
+        )
 
 
 def _now_ms() -> int:

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from streams.engine import DEFAULT_PARAMS
 from streams.logfile import open_log
 from streams.pipeline.batch import Pipeline, Record
-from streams.pipeline.entries import load_agent, load_campaign, load_partition
+from streams.pipeline.entries import dump, load_agent, load_campaign, load_partition
 from streams.pipeline.metrics import FloorCollector, Snapshot
 from streams.topics import AGENT_EVENTS, CALL_EVENTS
 from tests.integration.live import Samples, as_report, report_subset, route_line
@@ -34,11 +34,25 @@ class Floor:
         self.pipeline = self.restart()
 
     def restart(self) -> Pipeline:
-        """A new worker over the same stores: what a restart restores from the changelog."""
+        """A new worker over the same stores: what a restart restores from the changelog.
+        Whatever the old one had not flushed is lost, as in a crash."""
         self.pipeline = Pipeline(self.agents, self.campaigns, self.partitions, DEFAULT_PARAMS)
         return self.pipeline
 
+    def flush(self) -> None:
+        """Store what changed, as the worker does before it acks the events applied."""
+        writes = self.pipeline.flush()
+        for store, changed in (
+            (self.agents, writes.agents),
+            (self.campaigns, writes.campaigns),
+            (self.partitions, writes.partitions),
+        ):
+            for key, (_partition, data) in changed.items():
+                store[key] = data
+
     def samples(self) -> Samples:
+        """The metrics of what the stores hold once changes are flushed."""
+        self.flush()
         snapshot = Snapshot(
             agents=[load_agent(v) for v in self.agents.values()],
             campaigns=[(k, load_campaign(v)) for k, v in self.campaigns.items()],
@@ -93,8 +107,11 @@ def assert_matches(samples: Samples, report: dict[str, Any]) -> None:
 @pytest.mark.parametrize("log", scenario_logs(), ids=lambda p: p.name)
 def test_batches_of_any_size_give_the_report(log: Path) -> None:
     floor = Floor()
-    for batch in in_batches(records_of(log), random.Random(log.name)):
+    rng = random.Random(log.name)
+    for batch in in_batches(records_of(log), rng):
         floor.pipeline.apply(batch, now_ms=0)
+        if rng.random() < 0.3:
+            floor.flush()
     assert_matches(floor.samples(), expected(log))
 
 
@@ -104,16 +121,52 @@ def test_a_restart_that_reads_again_counts_nothing_twice(log: Path) -> None:
     floor = Floor()
     half = len(records) // 2
     floor.pipeline.apply(records[:half], now_ms=0)
+    floor.flush()
     # After a crash Kafka redelivers from the last commit: here, from a quarter in.
     floor.restart().apply(records[half // 2 :], now_ms=0)
     assert_matches(floor.samples(), expected(log))
 
 
+@pytest.mark.parametrize("log", scenario_logs(), ids=lambda p: p.name)
+def test_a_crash_loses_only_what_kafka_delivers_again(log: Path) -> None:
+    records = records_of(log)
+    floor = Floor()
+    quarter, half = len(records) // 4, len(records) // 2
+    floor.pipeline.apply(records[:quarter], now_ms=0)
+    floor.flush()  # the worker acks these, so the next commit may name them
+    floor.pipeline.apply(records[quarter:half], now_ms=0)  # applied, never flushed: lost
+    floor.restart().apply(records[quarter:], now_ms=0)
+    assert_matches(floor.samples(), expected(log))
+
+
+def test_the_snapshot_is_what_the_stores_hold_for_the_owned_partitions() -> None:
+    log = next(p for p in scenario_logs() if p.name.startswith("shift"))
+    records = records_of(log)
+    floor = Floor()
+    floor.pipeline.apply(records, now_ms=0)
+    owned = {(AGENT_EVENTS, 1), (CALL_EVENTS, 1), (CALL_EVENTS, 4)}
+    live = floor.pipeline.snapshot(owned)  # before any flush
+    floor.flush()
+    stored = Floor.restart(floor).snapshot(owned)
+    assert dump_all(live) == dump_all(stored)
+    assert live.owned == {AGENT_EVENTS: 1, CALL_EVENTS: 2}
+    assert {e.partition for e in live.agents} == {1}
+    assert {e.partition for _, e in live.campaigns} <= {1, 4}
+
+
+def dump_all(snapshot: Snapshot) -> tuple[object, ...]:
+    return (
+        sorted(dump(e) for e in snapshot.agents),
+        sorted((k, dump(e)) for k, e in snapshot.campaigns),
+        {t: sorted(dump(e) for e in es) for t, es in snapshot.partitions.items()},
+    )
+
+
 def test_invalid_bytes_become_a_dead_letter_with_the_original() -> None:
     floor = Floor()
     raw = b"\xff\xfe not json"
-    writes = floor.pipeline.apply([Record(AGENT_EVENTS, 2, 41, b"agent-7", raw)], now_ms=0)
-    ((key, wrapped),) = writes.dead_letters
+    effects = floor.pipeline.apply([Record(AGENT_EVENTS, 2, 41, b"agent-7", raw)], now_ms=0)
+    ((key, wrapped),) = effects.dead_letters
     letter = json.loads(wrapped)
     assert key == b"agent-7"
     assert letter["error"].startswith("json: ")
@@ -131,8 +184,8 @@ def test_an_event_on_the_wrong_topic_is_dead_lettered() -> None:
     }  # fmt: skip
     floor = Floor()
     raw = json.dumps(event).encode()
-    writes = floor.pipeline.apply([Record(AGENT_EVENTS, 0, 0, b"C1", raw)], now_ms=0)
-    (letter,) = [json.loads(w) for _, w in writes.dead_letters]
+    effects = floor.pipeline.apply([Record(AGENT_EVENTS, 0, 0, b"C1", raw)], now_ms=0)
+    (letter,) = [json.loads(w) for _, w in effects.dead_letters]
     assert letter["error"].startswith("type: ")
     assert letter["raw"] == raw.decode()
     assert floor.samples().total("floorpulse_calls_dialed_total") == 0
@@ -155,9 +208,9 @@ def test_a_live_partition_ticks_into_a_long_stretch() -> None:
     floor.pipeline.apply([agent_state("a2", now - 10_000, "ready", 1)], now_ms=now)
     assert floor.samples().total("floorpulse_checkins_opened_total") == 0
 
-    writes = floor.pipeline.tick({0}, now_ms=now)
+    effects = floor.pipeline.tick({0}, now_ms=now)
 
-    assert [(c.agent_id, c.kind, c.opened_ts) for c in writes.checkins] == [
+    assert [(c.agent_id, c.kind, c.opened_ts) for c in effects.checkins] == [
         ("a1", "long_stretch", start + 90 * 60_000)
     ]
     assert floor.samples().total("floorpulse_checkins_opened_total", kind="long_stretch") == 1
@@ -167,9 +220,10 @@ def test_a_live_partition_ticks_into_a_long_stretch() -> None:
 def test_an_old_partition_never_ticks_by_wall_time() -> None:
     floor = Floor()
     floor.pipeline.apply([agent_state("a1", 1_000_000_000_000, "ready", 0)], now_ms=0)
-    writes = floor.pipeline.tick({0}, now_ms=1_800_000_000_000)
-    assert writes.checkins == []
-    assert writes.agents == {}
+    floor.flush()
+    effects = floor.pipeline.tick({0}, now_ms=1_800_000_000_000)
+    assert effects.checkins == []
+    assert floor.pipeline.flush().agents == {}
     assert floor.samples().total("floorpulse_checkins_opened_total") == 0
 
 
