@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     )
     data_dir: Path | None = Field(
         default=None,
-        description="a worker's own directory; unset, a temporary one",
+        description="a worker's own directory, where its tables live in RocksDB; unset, in memory",
     )
 
     @field_validator("kafka_bootstrap")

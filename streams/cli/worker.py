@@ -19,8 +19,7 @@ def register(subparsers: Any) -> None:
             " metrics on GET /metrics. Start several on different web ports to share the"
             " partitions. Ctrl-C (or SIGTERM) stops it cleanly.\n\n"
             "Settings: FLOORPULSE_KAFKA_BOOTSTRAP, FLOORPULSE_WEB_PORT (6066),"
-            " FLOORPULSE_WEB_BIND (127.0.0.1), FLOORPULSE_DATA_DIR (a temporary directory when"
-            " unset)."
+            " FLOORPULSE_WEB_BIND (127.0.0.1), FLOORPULSE_DATA_DIR (unset: state in memory)."
         ),
     )
     parser.add_argument("--web-port", type=int, metavar="N", help="HTTP port for /metrics (6066)")
@@ -28,8 +27,9 @@ def register(subparsers: Any) -> None:
         "--data-dir",
         type=Path,
         metavar="DIR",
-        help="the worker's own directory (default: a temporary one); table state lives in"
-        " memory and is rebuilt from its changelog topics at start",
+        help="keep table state in RocksDB in DIR, so that a restart reads back only the"
+        " changelog written since (one directory per worker); without it, state lives in memory"
+        " and is rebuilt from the changelog topics at start",
     )
     parser.add_argument(
         "--log-level",
@@ -41,7 +41,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams.settings import load_settings
+    from streams.settings import SettingsError, load_settings
 
     overrides: dict[str, object] = {}
     if args.web_port is not None:
@@ -49,6 +49,14 @@ def run(args: argparse.Namespace) -> int:
     if args.data_dir is not None:
         overrides["data_dir"] = args.data_dir
     settings = load_settings(**overrides)
+    if settings.data_dir is not None:
+        try:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SettingsError(
+                f"bad setting: FLOORPULSE_DATA_DIR / --data-dir: cannot create {settings.data_dir}"
+                f" ({exc.strerror}): give a directory this user may write"
+            ) from None
 
     import faust
 
