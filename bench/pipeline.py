@@ -6,12 +6,14 @@ by default: 100 teams, 40 campaigns) and measures:
 
 - throughput: the first --events events of the floor are produced into the two dialer topics. A
   consumer with no group reads them all back and decodes each with `streams.codec.decode`: the
-  raw loop, best of --rounds. Then one `floorpulse worker`, a process of its own, consumes the
-  same messages. Its progress is read from its `partitions` table's changelog, where every batch
-  it applies writes, per input partition, the last offset applied: so the timing costs the
-  worker nothing (no scrapes), and runs from the first batch the worker applied to the batch
-  that completes the last partition. One /metrics scrape at the end checks that every event is
-  accounted for (applied + duplicate + invalid). Prints both rates, their ratio (worker / raw),
+  raw loop, best of --rounds. Then Faust alone (bench/faust_alone.py) takes the same messages
+  in the worker's batches to agents that only count them: the most a Faust worker could reach
+  here. Then one `floorpulse worker`, a process of its own, consumes the same messages. Its
+  progress is read from its `partitions` table's changelog, where every write of its state puts,
+  per input partition, the last offset applied: so the timing costs the worker nothing (no
+  scrapes), and runs from the first write seen to the one that completes the last partition.
+  One /metrics scrape at the end checks that every event is accounted for (applied + duplicate
+  + invalid). Prints the three rates, their ratios to the raw loop,
   the worker's CPU seconds, and its startup time.
 - delay: with the worker caught up, the floor's next events go out at a steady --rate for
   --seconds, each stamped with the wall clock at its send (the floor's own pace is faster than
@@ -19,11 +21,12 @@ by default: 100 teams, 40 campaigns) and measures:
   the worker's own histogram `floorpulse_event_delay_seconds` (its clock when it applied the
   event minus the event's time; the difference of two scrapes, interpolated linearly within its
   buckets, as Prometheus does), and end to end as measured here: from handing each event to the
-  producer to seeing the changelog record of the batch that applied it. The state, and so
-  /metrics, changes when the batch is applied; the changelog record follows a few milliseconds
-  later (producer linger, broker, this consumer's fetch), so the end-to-end figure is an upper
-  bound of "produced to metric updated". (Polling /metrics instead would cost the worker a scrape
-  of every entry each time, and blur the figure by the polling period.) Meanwhile /metrics is
+  producer to seeing the changelog record written after the batch that applied it. The state, and
+  so /metrics, changes when the batch is applied; the changelog record follows (the worker writes
+  state after every batch while writing costs it under a tenth of its time, less often under a
+  backlog; then producer linger, broker, this consumer's fetch), so the end-to-end figure is an
+  upper bound of "produced to metric updated". (Polling /metrics instead would blur the figure
+  by the polling period.) Meanwhile /metrics is
   scraped every --scrape-every seconds (15, Prometheus's default), as in production: the worker
   serves it on the event loop that applies events, so a slow scrape delays them; each scrape's
   duration is printed.
@@ -49,6 +52,7 @@ import itertools
 import logging
 import os
 import random
+import select
 import shutil
 import signal
 import subprocess
@@ -84,6 +88,7 @@ PROGRESS_TOPIC: Final = f"{APP_ID}-partitions-changelog"
 holds, per input partition, the last offset applied (streams/pipeline/batch.py)."""
 BACKLOG_ENDS_BEFORE_MS: Final = 120_000
 """Backlog event times end this long before the run: more than the worker's live window."""
+FAUST_ALONE_LIMIT_S: Final = 300.0
 DRAIN_LIMIT_S: Final = 30.0
 """After the steady phase, how long the worker may take to apply what was sent."""
 COUNTED: Final = (
@@ -424,6 +429,36 @@ def start_py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def faust_alone(bootstrap: str, expected: int, root: Path) -> tuple[int, float]:
+    """bench/faust_alone.py over the backlog: the messages it timed and their seconds."""
+    script = Path(__file__).with_name("faust_alone.py")
+    env = {**os.environ, "TMPDIR": str(root), "PYTHONPATH": str(script.parent.parent)}
+    with (root / "faust-alone.log").open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(script), bootstrap, str(expected)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            start_new_session=True,
+        )
+        try:
+            assert process.stdout is not None
+            # Its one line comes once every message has arrived.
+            ready, _, _ = select.select([process.stdout], [], [], FAUST_ALONE_LIMIT_S)
+            line = process.stdout.readline() if ready else b""
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=30)
+    if not line:
+        raise SystemExit(f"Faust alone did not finish:\n{(root / 'faust-alone.log').read_text()}")
+    figures = msgspec.json.decode(line)
+    return int(figures["events"]), float(figures["seconds"])
+
+
 # -- delay -----------------------------------------------------------------------------------
 
 
@@ -689,6 +724,7 @@ def main() -> None:
                 for _ in range(args.rounds)
             ]
             raw_wall, raw_cpu, raw_invalid = min(raw_runs)
+            faust_events, faust_s = faust_alone(bootstrap, len(backlog), tmp / "first")
             targets = end_offsets(bootstrap, partitions)
             with running_worker(bootstrap, tmp / "first") as worker:
                 caught = asyncio.run(
@@ -721,6 +757,12 @@ def main() -> None:
         f"  raw getmany + decode : {raw_rate:>9,.0f} events/s  "
         f"({len(backlog) / raw_cpu:,.0f} per CPU s; best of {args.rounds}; "
         f"{raw_invalid:,} invalid)"
+    )
+    faust_rate = faust_events / faust_s
+    print(
+        f"  Faust alone          : {faust_rate:>9,.0f} events/s  "
+        f"(ratio to raw {faust_rate / raw_rate:.3f}: the same batches to agents that only "
+        f"count them; the worker's ceiling)"
     )
     print(
         f"  floorpulse worker    : {caught.rate:>9,.0f} events/s  "

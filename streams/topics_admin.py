@@ -110,16 +110,26 @@ def list_topics(bootstrap: str, *, timeout_s: float) -> list[str]:
             raise BrokerUnreachable(f"Kafka at {bootstrap} did not list topics: {exc}") from exc
 
 
-def ensure_topics(bootstrap: str, partitions: int, *, timeout_s: float = 30.0) -> TopicsReport:
-    """Create floorpulse's topics that are missing, with `partitions` each; existing ones stay.
+def ensure_topics(
+    bootstrap: str,
+    partitions: int,
+    *,
+    timeout_s: float = 30.0,
+    configs: Mapping[str, Mapping[str, str]] = TOPIC_CONFIGS,
+) -> TopicsReport:
+    """Create the topics of `configs` (floorpulse's by default) that are missing, with
+    `partitions` each; existing ones stay.
 
     Idempotent: a topic that exists (even one created concurrently) is left as it is, and its
-    partition count is reported when it differs: adding partitions would move keys.
+    partition count is reported when it differs: adding partitions would move keys. Returns
+    once the broker's metadata shows every topic that was missing, with a leader for each
+    partition: on KRaft that can come a moment after the creation, for a topic another client
+    created meanwhile too.
     """
-    wanted = list(TOPIC_CONFIGS)
+    wanted = list(configs)
     with admin_client(bootstrap, timeout_s=timeout_s) as admin:
         present = set(admin.list_topics())
-        missing = [name for name in wanted if name not in present]
+        missing = {name: configs[name] for name in wanted if name not in present}
         created = _create(admin, missing, partitions, timeout_s) if missing else []
         existing = [name for name in wanted if name not in created]
         counts = _partition_counts(admin, existing) if existing else {}
@@ -145,15 +155,17 @@ def topic_config(bootstrap: str, topic: str, *, timeout_s: float) -> dict[str, s
     return {key: entry["value"] for key, entry in found["topic"][topic].items()}
 
 
-def _create(admin: AdminClient, names: list[str], partitions: int, timeout_s: float) -> list[str]:
+def _create(
+    admin: AdminClient, configs: Mapping[str, Mapping[str, str]], partitions: int, timeout_s: float
+) -> list[str]:
     requests = {
         name: {
             "num_partitions": partitions,
             # -1: the broker's default.replication.factor, which is right for any cluster size.
             "replication_factor": -1,
-            "configs": dict(TOPIC_CONFIGS[name]),
+            "configs": dict(config),
         }
-        for name in names
+        for name, config in configs.items()
     }
     response = admin.create_topics(requests, raise_errors=False)
     created = []
@@ -164,9 +176,8 @@ def _create(admin: AdminClient, names: list[str], partitions: int, timeout_s: fl
         elif code != _TOPIC_ALREADY_EXISTS:
             message = result.get("error_message") or f"Kafka error code {code}"
             raise TopicsError(f"could not create topic {result['name']}: {message}")
-    if created:
-        admin.wait_for_topics(created, timeout_ms=int(timeout_s * 1000))
-    return [name for name in names if name in created]
+    admin.wait_for_topics(list(configs), timeout_ms=int(timeout_s * 1000))
+    return [name for name in configs if name in created]
 
 
 def _partition_counts(admin: AdminClient, names: list[str]) -> dict[str, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +62,14 @@ def run(args: argparse.Namespace) -> int:
     import faust
 
     from streams.pipeline.worker import Worker
+    from streams.topics_admin import BrokerUnreachable, TopicsError
 
     worker = Worker(settings)
+    try:
+        worker.ensure_changelogs()
+    except (BrokerUnreachable, TopicsError) as exc:
+        print(f"floorpulse worker: {exc}", file=sys.stderr)
+        return 1
     runner = faust.Worker(worker.app, loglevel=args.log_level, quiet=True)
     # Faust's terminal spinner sets the root logger to DEBUG, so every library's debug call
     # builds a record: a few percent of the worker's time, and escape codes in its log.

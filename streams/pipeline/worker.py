@@ -22,6 +22,7 @@ from streams.pipeline.batch import Effects, Pipeline, Record
 from streams.pipeline.metrics import EVENT_DELAY_BOUNDS_S, PREFIX, FloorCollector, Snapshot
 from streams.settings import Settings
 from streams.topics import AGENT_EVENTS, CALL_EVENTS, CHECKINS, DEAD_LETTER
+from streams.topics_admin import ensure_topics
 
 INPUT_TOPICS: Final = (AGENT_EVENTS, CALL_EVENTS)
 
@@ -36,12 +37,15 @@ calls it remembers, so it is large, and a backlog touches every campaign in ever
 FLUSH_EVERY_S: Final = 1.0
 """The longest changed state waits for its write, and so input offsets for their commit."""
 TICK_EVERY_S: Final = 10.0
+CHANGELOG_CONFIG: Final = {"cleanup.policy": "compact"}
+"""The settings Faust gives a table's changelog topic."""
 
 
 class Worker:
     """One worker process: the Faust app, its tables and topics, and the metrics registry."""
 
     def __init__(self, settings: Settings, params: Params = DEFAULT_PARAMS) -> None:
+        self.settings = settings
         self.app = faust.App(
             APP_ID,
             broker=";".join(f"kafka://{s.strip()}" for s in settings.kafka_bootstrap.split(",")),
@@ -86,6 +90,23 @@ class Worker:
         # Faust's signal stubs want a `signal` keyword in the receiver's signature.
         self.app.on_partitions_revoked.connect(self._forget)  # type: ignore[arg-type]
         self.app.on_rebalance_complete.connect(self._forget)  # type: ignore[arg-type]
+
+    def ensure_changelogs(self, timeout_s: float = 60.0) -> None:
+        """Create the tables' changelog topics that are missing, as Faust would, and return once
+        the broker's metadata shows them; call it before the app starts.
+
+        Faust creates them at start too, and subscribes right after: on KRaft the broker can
+        show a topic some moments after creating it, and a group leader that assigns before then
+        leaves the topic out ("Ignoring missing topic") until its consumer next reads metadata,
+        five minutes later (consumer_metadata_max_age_ms). Until then no worker owns that
+        changelog, so one that takes partitions over restores none of their entries.
+        """
+        ensure_topics(
+            self.settings.kafka_bootstrap,
+            self.settings.partitions,
+            timeout_s=timeout_s,
+            configs={name: CHANGELOG_CONFIG for name in self.app.tables.changelog_topics},
+        )
 
     def _table(self, name: str) -> Any:
         return self.app.Table(name, key_type=str, value_type=bytes)
