@@ -12,7 +12,7 @@ from typing import Final, Generic, TypeVar
 import msgspec
 
 from streams.engine.agent import AgentTrack
-from streams.engine.calls import CampaignTrack
+from streams.engine.calls import CallTrack, CampaignTrack
 
 T = TypeVar("T", AgentTrack, CampaignTrack)
 
@@ -34,6 +34,20 @@ class Entry(msgspec.Struct, Generic[T]):
     late: int = 0
 
 
+class CallEntry(msgspec.Struct, array_like=True):
+    """One call a campaign remembers, stored on its own: a campaign's entry leaves its calls
+    out, so that a batch writes the calls it touched rather than every call of the campaign."""
+
+    campaign_id: str
+    call_id: str
+    track: CallTrack
+
+
+def call_key(campaign_id: str, call_id: str) -> str:
+    """A call's table key: unambiguous whatever characters the two ids hold."""
+    return _encoder_json.encode((campaign_id, call_id)).decode()
+
+
 class PartitionEntry(msgspec.Struct):
     """Per input partition: invalid events by error code, and how far event time has come."""
 
@@ -47,13 +61,25 @@ AgentEntry = Entry[AgentTrack]
 CampaignEntry = Entry[CampaignTrack]
 
 _encoder: Final = msgspec.msgpack.Encoder()
+_encoder_json: Final = msgspec.json.Encoder()
+_call_decoder: Final = msgspec.msgpack.Decoder(CallEntry)
 _agent_decoder: Final = msgspec.msgpack.Decoder(Entry[AgentTrack])
 _campaign_decoder: Final = msgspec.msgpack.Decoder(Entry[CampaignTrack])
 _partition_decoder: Final = msgspec.msgpack.Decoder(PartitionEntry)
 
 
-def dump(entry: Entry[AgentTrack] | Entry[CampaignTrack] | PartitionEntry) -> bytes:
+def dump(entry: Entry[AgentTrack] | Entry[CampaignTrack] | CallEntry | PartitionEntry) -> bytes:
     return _encoder.encode(entry)
+
+
+def dump_campaign(entry: Entry[CampaignTrack]) -> bytes:
+    """A campaign's entry without its calls (they have entries of their own)."""
+    track = msgspec.structs.replace(entry.track, calls={})
+    return _encoder.encode(msgspec.structs.replace(entry, track=track))
+
+
+def load_call(data: bytes) -> CallEntry:
+    return _call_decoder.decode(data)
 
 
 def load_agent(data: bytes) -> Entry[AgentTrack]:

@@ -7,9 +7,10 @@ the input partition it belongs to, so a table's partitions follow the topic's.
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import faust
@@ -64,9 +65,10 @@ class Worker:
         )
         self.agents = self._table("agents")
         self.campaigns = self._table("campaigns")
+        self.calls = self._table("calls")
         self.partitions = self._table("partitions")
         self.pipeline = Pipeline(
-            self.agents.data, self.campaigns.data, self.partitions.data, params
+            self.agents.data, self.campaigns.data, self.calls.data, self.partitions.data, params
         )
         self.dead_letters = self._topic(DEAD_LETTER)
         self.checkins = self._topic(CHECKINS)
@@ -86,7 +88,7 @@ class Worker:
         for topic in INPUT_TOPICS:
             self.app.agent(self._topic(topic), name=f"pipeline-{topic}")(self._consume)
         self.app.timer(TICK_EVERY_S)(self._tick)
-        self.app.timer(FLUSH_EVERY_S)(self._flush)
+        self.app.task(self._flush_regularly)
         # Faust's signal stubs want a `signal` keyword in the receiver's signature.
         self.app.on_partitions_revoked.connect(self._forget)  # type: ignore[arg-type]
         self.app.on_rebalance_complete.connect(self._forget)  # type: ignore[arg-type]
@@ -139,11 +141,13 @@ class Worker:
     async def _flush(self) -> None:
         started = time.perf_counter()
         writes = self.pipeline.flush()
-        for table, changed in (
+        changes: tuple[tuple[Any, Mapping[str, tuple[int, bytes | None]]], ...] = (
             (self.agents, writes.agents),
             (self.campaigns, writes.campaigns),
+            (self.calls, writes.calls),
             (self.partitions, writes.partitions),
-        ):
+        )
+        for table, changed in changes:
             for key, (partition, data) in changed.items():
                 table.data.put(partition, key, data)
                 # send_soon only queues: Faust flushes its producer before it commits input
@@ -155,6 +159,14 @@ class Worker:
         for stream, events in unacked:
             for event in events:
                 await stream.ack(event)
+
+    async def _flush_regularly(self) -> None:
+        # A task rather than a Faust timer: timers end as the app starts to stop, and Faust
+        # then waits for every event read to be acked, which only a flush does.
+        while True:
+            await asyncio.sleep(FLUSH_EVERY_S)
+            if self._unacked or self.pipeline.changed:
+                await self._flush()
 
     async def _forget(self, _sender: Any, *_args: Any, **_kwargs: Any) -> None:
         # Partitions move: write what changed, then read the stores afresh once Faust has

@@ -123,7 +123,12 @@ def rocksdb_snapshot(state: Path) -> Samples:
     """The metrics of what a stopped worker's RocksDB databases hold, read without Faust."""
     from rocksdict import AccessType, Options, Rdict
 
-    stores: dict[str, dict[str, bytes]] = {"agents": {}, "campaigns": {}, "partitions": {}}
+    stores: dict[str, dict[str, bytes]] = {
+        "agents": {},
+        "campaigns": {},
+        "calls": {},
+        "partitions": {},
+    }
     for path in sorted((state / "v1" / "tables").glob("*-*.db")):
         table = path.name.rpartition("-")[0]
         db = Rdict(str(path), options=Options(raw_mode=True), access_type=AccessType.read_only())
