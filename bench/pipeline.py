@@ -19,17 +19,16 @@ by default: 100 teams, 40 campaigns) and measures:
   --seconds, each stamped with the wall clock at its send (the floor's own pace is faster than
   real time, so its calls are shorter; every entity stays in order). Prints p50 and p99 twice:
   the worker's own histogram `floorpulse_event_delay_seconds` (its clock when it applied the
-  event minus the event's time; the difference of two scrapes, interpolated linearly within its
-  buckets, as Prometheus does), and end to end as measured here: from handing each event to the
-  producer to seeing the changelog record written after the batch that applied it. The state, and
-  so /metrics, changes when the batch is applied; the changelog record follows (the worker writes
-  state after every batch while writing costs it under a tenth of its time, less often under a
-  backlog; then producer linger, broker, this consumer's fetch), so the end-to-end figure is an
-  upper bound of "produced to metric updated". (Polling /metrics instead would blur the figure
-  by the polling period.) Meanwhile /metrics is
-  scraped every --scrape-every seconds (15, Prometheus's default), as in production: the worker
-  serves it on the event loop that applies events, so a slow scrape delays them; each scrape's
-  duration is printed.
+  event minus the event's time, which is its send time; the difference of two scrapes,
+  interpolated linearly within its buckets, as Prometheus does): produced to metric updated,
+  since /metrics reads the applied state, written or not. And produced to durable, as measured
+  here: from handing each event to the producer to seeing the changelog record written after
+  the batch that applied it (the worker writes state after every batch while writing costs it
+  under a tenth of its time, less often when it is busy; then producer linger, broker, this
+  consumer's fetch). (Polling /metrics for the first figure would blur it by the polling
+  period.) Meanwhile /metrics is scraped every --scrape-every seconds (15, Prometheus's
+  default), as in production: the worker serves it on the event loop that applies events, so a
+  slow scrape delays them; each scrape's duration is printed.
 - the worker's peak resident memory (VmHWM).
 
 The backlog's event times end two minutes before the run starts, so that the worker treats its
@@ -792,16 +791,18 @@ def main() -> None:
         f"({steady.sent:,} events over {steady.seconds:.1f} s)"
         + (", on a fresh broker and worker:" if delay.fresh else ":")
     )
+    applied_p99 = histogram_quantile(delay.buckets, 0.99)
     print(
-        f"  worker histogram (its clock when applied - event time; interpolated in buckets): "
-        f"p50 {ms(histogram_quantile(delay.buckets, 0.5), over)}, "
-        f"p99 {ms(histogram_quantile(delay.buckets, 0.99), over)}"
+        f"  produced to metric updated (the worker's histogram: its clock when it applied the "
+        f"event, which /metrics shows at once, minus the send time the event carries; "
+        f"interpolated in buckets): p50 {ms(histogram_quantile(delay.buckets, 0.5), over)}, "
+        f"p99 {ms(applied_p99, over)}  {verdict(applied_p99 < GOAL_P99_S)} the "
+        f"{GOAL_P99_S * 1000:.0f} ms goal"
         f"  ({delay.buckets[-1][1] if delay.buckets else 0:,.0f} observed)"
     )
     print(
-        f"  end to end (sent to its batch's changelog record seen here): p50 {ms(p50, never)}, "
-        f"p99 {ms(p99, never)}  {verdict(p99 < GOAL_P99_S)} the "
-        f"{GOAL_P99_S * 1000:.0f} ms goal"
+        f"  produced to state in the changelog (its partition's record seen here): "
+        f"p50 {ms(p50, never)}, p99 {ms(p99, never)}"
         + (f"; {late:,} events not applied within {DRAIN_LIMIT_S:.0f} s" if late else "")
     )
     during = ", ".join(f"{d * 1000:,.0f} ms" for d in steady.scrapes_s) or "none"

@@ -17,17 +17,15 @@ import msgspec
 from streams.codec import InvalidEvent, decode
 from streams.engine import Checkin, Floor, Outcome, Params
 from streams.engine.agent import AgentTrack
-from streams.engine.calls import CallTrack, CampaignTrack
+from streams.engine.calls import CampaignTrack
 from streams.events import AgentDisposition, AgentStateChanged, Event, type_name
+from streams.pipeline.callbuckets import CallBuckets
 from streams.pipeline.entries import (
-    CallEntry,
     Entry,
     PartitionEntry,
-    call_key,
     dump,
     dump_campaign,
     load_agent,
-    load_call,
     load_campaign,
     load_partition,
 )
@@ -69,7 +67,7 @@ class Writes:
     agents: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     campaigns: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     calls: dict[str, tuple[int, bytes | None]] = field(default_factory=dict)
-    """None for a call its campaign has forgotten: a deletion (a tombstone in the changelog)."""
+    """Call buckets; None for one left empty: a deletion (a tombstone in the changelog)."""
     partitions: dict[str, tuple[int, bytes]] = field(default_factory=dict)
 
 
@@ -103,10 +101,7 @@ class Pipeline:
         self.agents, self.campaigns, self.calls = agents, campaigns, calls
         self.partitions = partitions
         self.floor = Floor(params)
-        self._stored_calls_by_campaign: dict[str, dict[str, CallTrack]] | None = None
-        self._stored_call_ids: dict[str, set[str]] = {}
-        """Per campaign decoded here: the ids of the calls the calls store holds for it."""
-        self._changed_calls: set[tuple[str, str]] = set()
+        self._calls = CallBuckets(calls)
         self._agent_entries: dict[str, Entry[AgentTrack]] = {}
         self._campaign_entries: dict[str, Entry[CampaignTrack]] = {}
         self._partition_entries: dict[str, PartitionEntry] = {}
@@ -125,8 +120,7 @@ class Pipeline:
         self._agent_entries.clear()
         self._campaign_entries.clear()
         self._partition_entries.clear()
-        self._stored_calls_by_campaign = None
-        self._stored_call_ids.clear()
+        self._calls.forget()
         self.floor.agents.clear()
         self.floor.campaigns.clear()
 
@@ -134,7 +128,7 @@ class Pipeline:
         effects = Effects()
         floor = self.floor
         changed_agents, changed_campaigns = self._changed_agents, self._changed_campaigns
-        changed_calls = self._changed_calls
+        touched_call = self._calls.touched
         progress_by_key = self._changed_partitions
         for record in records:
             pkey = partition_key(record.topic, record.partition)
@@ -173,7 +167,7 @@ class Pipeline:
             if outcome is Outcome.LATE:
                 entry.late += 1
             if not isinstance(event, (AgentStateChanged, AgentDisposition)):
-                changed_calls.add((event.campaign_id, event.call_id))
+                touched_call(event.campaign_id, event.call_id)
             kind = type_name(type(event))
             entry.applied[kind] = entry.applied.get(kind, 0) + 1
             effects.delays_ms.setdefault(record.topic, []).append(now_ms - event.ts)
@@ -218,7 +212,7 @@ class Pipeline:
             campaigns={
                 k: (e.partition, dump_campaign(e)) for k, e in self._changed_campaigns.items()
             },
-            calls=self._flush_calls(),
+            calls=self._calls.flush(self._changed_campaigns),
             partitions={
                 k: (partition_of(k)[1], dump(e)) for k, e in self._changed_partitions.items()
             },
@@ -227,26 +221,6 @@ class Pipeline:
         self._changed_campaigns.clear()
         self._changed_partitions.clear()
         return writes
-
-    def _flush_calls(self) -> dict[str, tuple[int, bytes | None]]:
-        calls: dict[str, tuple[int, bytes | None]] = {}
-        # Only a campaign that changed can have forgotten calls (the engine retires them as it
-        # applies the campaign's events): those the store holds go as deletions.
-        for campaign_id, entry in self._changed_campaigns.items():
-            remembered = entry.track.calls
-            stored = self._stored_call_ids[campaign_id]
-            for call_id in [c for c in stored if c not in remembered]:
-                stored.discard(call_id)
-                calls[call_key(campaign_id, call_id)] = (entry.partition, None)
-        for campaign_id, call_id in self._changed_calls:
-            entry = self._campaign_entries[campaign_id]
-            track = entry.track.calls.get(call_id)
-            if track is not None:  # else forgotten already: deleted above, or never stored
-                call = CallEntry(campaign_id, call_id, track)
-                calls[call_key(campaign_id, call_id)] = (entry.partition, dump(call))
-                self._stored_call_ids[campaign_id].add(call_id)
-        self._changed_calls.clear()
-        return calls
 
     def snapshot(self, owned: set[tuple[str, int]]) -> Snapshot:
         """The entries of these (topic, partition)s, from the stores and the changes not yet
@@ -289,17 +263,6 @@ class Pipeline:
             )
         return event
 
-    def _stored_calls(self) -> dict[str, dict[str, CallTrack]]:
-        """The calls store's calls by campaign, read once (after a start or a rebalance) and
-        handed to each campaign as it is first decoded."""
-        if self._stored_calls_by_campaign is None:
-            self._stored_calls_by_campaign = {}
-            for data in self.calls.values():
-                call = load_call(data)
-                by_id = self._stored_calls_by_campaign.setdefault(call.campaign_id, {})
-                by_id[call.call_id] = call.track
-        return self._stored_calls_by_campaign
-
     def _partition(self, key: str) -> PartitionEntry:
         entry = self._partition_entries.get(key)
         if entry is None:
@@ -322,8 +285,7 @@ class Pipeline:
         if entry is None:
             data = self.campaigns.get(campaign_id)
             entry = Entry(partition, CampaignTrack()) if data is None else load_campaign(data)
-            entry.track.calls = self._stored_calls().pop(campaign_id, {})
-            self._stored_call_ids[campaign_id] = set(entry.track.calls)
+            self._calls.attach(campaign_id, entry.track)
             self._campaign_entries[campaign_id] = entry
             self.floor.campaigns[campaign_id] = entry.track
         return entry

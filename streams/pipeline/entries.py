@@ -34,18 +34,21 @@ class Entry(msgspec.Struct, Generic[T]):
     late: int = 0
 
 
-class CallEntry(msgspec.Struct, array_like=True):
-    """One call a campaign remembers, stored on its own: a campaign's entry leaves its calls
-    out, so that a batch writes the calls it touched rather than every call of the campaign."""
+class CallBucket(msgspec.Struct, array_like=True):
+    """Some of the calls a campaign remembers: those whose id hashes to `bucket`.
+
+    A campaign's entry leaves its calls out and they are stored in a few buckets, so that a
+    write carries the buckets a batch touched rather than every call of the campaign, in a few
+    messages rather than one per call (each costs Faust the same, whatever its size)."""
 
     campaign_id: str
-    call_id: str
-    track: CallTrack
+    bucket: int
+    calls: dict[str, CallTrack]
 
 
-def call_key(campaign_id: str, call_id: str) -> str:
-    """A call's table key: unambiguous whatever characters the two ids hold."""
-    return _encoder_json.encode((campaign_id, call_id)).decode()
+def bucket_key(campaign_id: str, bucket: int) -> str:
+    """A call bucket's table key: unambiguous whatever characters the campaign id holds."""
+    return _encoder_json.encode((campaign_id, bucket)).decode()
 
 
 class PartitionEntry(msgspec.Struct):
@@ -62,13 +65,13 @@ CampaignEntry = Entry[CampaignTrack]
 
 _encoder: Final = msgspec.msgpack.Encoder()
 _encoder_json: Final = msgspec.json.Encoder()
-_call_decoder: Final = msgspec.msgpack.Decoder(CallEntry)
+_bucket_decoder: Final = msgspec.msgpack.Decoder(CallBucket)
 _agent_decoder: Final = msgspec.msgpack.Decoder(Entry[AgentTrack])
 _campaign_decoder: Final = msgspec.msgpack.Decoder(Entry[CampaignTrack])
 _partition_decoder: Final = msgspec.msgpack.Decoder(PartitionEntry)
 
 
-def dump(entry: Entry[AgentTrack] | Entry[CampaignTrack] | CallEntry | PartitionEntry) -> bytes:
+def dump(entry: Entry[AgentTrack] | Entry[CampaignTrack] | CallBucket | PartitionEntry) -> bytes:
     return _encoder.encode(entry)
 
 
@@ -78,8 +81,8 @@ def dump_campaign(entry: Entry[CampaignTrack]) -> bytes:
     return _encoder.encode(msgspec.structs.replace(entry, track=track))
 
 
-def load_call(data: bytes) -> CallEntry:
-    return _call_decoder.decode(data)
+def load_bucket(data: bytes) -> CallBucket:
+    return _bucket_decoder.decode(data)
 
 
 def load_agent(data: bytes) -> Entry[AgentTrack]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from faust.stores import memory, rocksdb
+from faust.types import FutureMessage
 
 
 class MemoryStore(memory.Store[str, bytes]):
@@ -27,6 +28,9 @@ class MemoryStore(memory.Store[str, bytes]):
         self.data[key] = value
         # Faust drops the keys of partitions that moved away once a rebalance's recovery ends.
         self._key_partition[key] = partition
+
+    def sent(self, future: FutureMessage) -> None:
+        """A changelog record of this table reached the broker: nothing to keep in memory."""
 
 
 class RocksStore(rocksdb.Store):
@@ -43,6 +47,12 @@ class RocksStore(rocksdb.Store):
             return
         db.put(raw_key, self._encode_value(value))
         self._key_index[raw_key] = partition
+
+    def sent(self, future: FutureMessage) -> None:
+        """A changelog record of this table reached the broker: remember its offset, so that a
+        restart reads the changelog from after it."""
+        metadata = future.result()
+        self.set_persisted_offset(metadata.topic_partition, metadata.offset)
 
     def _get(self, key: bytes) -> bytes | None:
         # Never by the current event's partition: a batch's key may live in any of them.

@@ -83,6 +83,7 @@ class Worker:
         self.registry.register(FloorCollector(self.snapshot))
         setup_prometheus_sensors(self.app, registry=self.registry, name_prefix="faust")
         self._unacked: list[tuple[Any, Sequence[Any]]] = []
+        self._flushing = asyncio.Lock()
         self._flushed_at = time.monotonic()
         self._flush_cost_s = 0.0
         for topic in INPUT_TOPICS:
@@ -139,26 +140,40 @@ class Worker:
                 await self._flush()
 
     async def _flush(self) -> None:
-        started = time.perf_counter()
-        writes = self.pipeline.flush()
-        changes: tuple[tuple[Any, Mapping[str, tuple[int, bytes | None]]], ...] = (
-            (self.agents, writes.agents),
-            (self.campaigns, writes.campaigns),
-            (self.calls, writes.calls),
-            (self.partitions, writes.partitions),
-        )
-        for table, changed in changes:
-            for key, (partition, data) in changed.items():
-                table.data.put(partition, key, data)
-                # send_soon only queues: Faust flushes its producer before it commits input
-                # offsets, so the state of every event it commits has reached the changelog.
-                table.send_changelog(partition, key, data)
-        unacked, self._unacked = self._unacked, []
-        self._flushed_at = time.monotonic()
-        self._flush_cost_s = time.perf_counter() - started
-        for stream, events in unacked:
-            for event in events:
-                await stream.ack(event)
+        # One at a time, so that a key's changelog records go out in the order of its states.
+        async with self._flushing:
+            started = time.perf_counter()
+            writes, unacked = self.pipeline.flush(), self._unacked
+            self._unacked = []
+            changes: tuple[tuple[Any, Mapping[str, tuple[int, bytes | None]]], ...] = (
+                (self.agents, writes.agents),
+                (self.campaigns, writes.campaigns),
+                (self.calls, writes.calls),
+                (self.partitions, writes.partitions),
+            )
+            for table, changed in changes:
+                for key, (partition, data) in changed.items():
+                    table.data.put(partition, key, data)
+            for table, changed in changes:
+                for key, (partition, data) in changed.items():
+                    # Straight to the producer, not through Faust's send buffer: that one
+                    # holds up every incoming message while it has over 100 to send. Faust
+                    # flushes the producer before it commits input offsets, so the state of
+                    # every event it commits has reached the changelog.
+                    await table.changelog_topic.send(
+                        key=key,
+                        value=data,
+                        partition=partition,
+                        key_serializer=table.key_serializer,
+                        value_serializer=table.value_serializer,
+                        callback=table.data.sent,
+                        force=True,
+                    )
+            self._flushed_at = time.monotonic()
+            self._flush_cost_s = time.perf_counter() - started
+            for stream, events in unacked:
+                for event in events:
+                    await stream.ack(event)
 
     async def _flush_regularly(self) -> None:
         # A task rather than a Faust timer: timers end as the app starts to stop, and Faust

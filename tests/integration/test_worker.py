@@ -15,6 +15,7 @@ from streams.localkafka import free_ports
 from streams.logfile import open_log
 from streams.pipeline.entries import load_agent, load_campaign, load_partition
 from streams.pipeline.metrics import FloorCollector, Snapshot
+from streams.topics import AGENT_EVENTS, CALL_EVENTS
 from tests.integration.live import (
     Samples,
     WorkerProcess,
@@ -160,10 +161,28 @@ def test_a_worker_with_a_data_dir_keeps_its_state_in_rocksdb_there(
     try:
         produce_lines(fresh_broker, read_lines(log))
         until_applied([worker], report)
+        # The worker acks an event once its state is stored, and Faust commits what is acked.
+        wait_for("the worker to commit every input offset", lambda: all_committed(worker))
     finally:
         stop_all([worker])
-    # Stopped cleanly, so every change was flushed: the databases alone hold the whole report.
     assert_matches_report(rocksdb_snapshot(state), report)
+
+
+def all_committed(worker: WorkerProcess) -> bool | None:
+    """Whether Faust's sensor shows every input partition committed up to its end."""
+    ends: dict[frozenset[tuple[str, str]], float] = {}
+    committed: dict[frozenset[tuple[str, str]], float] = {}
+    for (name, labels), value in worker.samples().values.items():
+        if dict(labels).get("topic") not in (AGENT_EVENTS, CALL_EVENTS):
+            continue
+        if name == "faust_topic_partition_end_offset":
+            ends[labels] = value
+        elif name == "faust_topic_partition_offset_commited":
+            committed[labels] = value
+    # Faust reports the end of a partition it has fetched from: every one with events, once
+    # they are all applied.
+    done = bool(ends) and all(committed.get(tp, 0) >= end for tp, end in ends.items())
+    return True if done else None
 
 
 def share_the_shift_between_two_workers(

@@ -15,7 +15,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from streams.engine import DEFAULT_PARAMS
 from streams.logfile import open_log
 from streams.pipeline.batch import Pipeline, Record
-from streams.pipeline.entries import dump, load_agent, load_call, load_campaign, load_partition
+from streams.pipeline.callbuckets import bucket_of
+from streams.pipeline.entries import dump, load_agent, load_bucket, load_campaign, load_partition
 from streams.pipeline.metrics import FloorCollector, Snapshot
 from streams.topics import AGENT_EVENTS, CALL_EVENTS
 from tests.integration.live import Samples, as_report, report_subset, route_line
@@ -243,7 +244,13 @@ def call_event(kind: str, call: str, ts: int, n: int, **fields: str) -> Record:
     return Record(CALL_EVENTS, 3, n, b"C1", json.dumps(event).encode())
 
 
-def test_calls_are_stored_on_their_own_and_deleted_once_their_campaign_forgets_them() -> None:
+def stored_calls(floor: Floor) -> set[str]:
+    buckets = [load_bucket(v) for v in floor.calls.values()]
+    assert all(bucket_of(c) == b.bucket for b in buckets for c in b.calls)
+    return {call_id for bucket in buckets for call_id in bucket.calls}
+
+
+def test_calls_are_stored_apart_and_deleted_once_their_campaign_forgets_them() -> None:
     floor = Floor()
     minute = 60_000
     floor.pipeline.apply(
@@ -255,7 +262,7 @@ def test_calls_are_stored_on_their_own_and_deleted_once_their_campaign_forgets_t
         now_ms=0,
     )
     floor.flush()
-    assert {load_call(v).call_id for v in floor.calls.values()} == {"c1", "c2"}
+    assert stored_calls(floor) == {"c1", "c2"}
     assert load_campaign(floor.campaigns["C1"]).track.calls == {}  # kept apart
     # A restarted worker puts the calls back in their campaign: c2's answer is no new call.
     floor.restart().apply(
@@ -266,7 +273,7 @@ def test_calls_are_stored_on_their_own_and_deleted_once_their_campaign_forgets_t
     # Long after c1 ended, the campaign forgets it: its entry goes; c2, still open, stays.
     floor.pipeline.apply([call_event("call.dialed", "c3", 30 * minute, 4)], now_ms=0)
     floor.flush()
-    assert {load_call(v).call_id for v in floor.calls.values()} == {"c2", "c3"}
+    assert stored_calls(floor) == {"c2", "c3"}
     floor.restart()
     samples = floor.samples()
     assert samples.total("floorpulse_calls_dialed_total") == 3
