@@ -76,6 +76,7 @@ from streams.events import Event
 from streams.localkafka import free_ports
 from streams.pipeline.entries import load_partition
 from streams.pipeline.worker import APP_ID
+from streams.processes import terminate
 from streams.topics import DIALER_TOPICS, route
 
 GOAL_RATE: Final = 20_000
@@ -203,14 +204,7 @@ class WorkerProcess:
         return None
 
     def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=30)
+        terminate(self.process)
 
     def log_tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
@@ -446,12 +440,7 @@ def faust_alone(bootstrap: str, expected: int, root: Path) -> tuple[int, float]:
             ready, _, _ = select.select([process.stdout], [], [], FAUST_ALONE_LIMIT_S)
             line = process.stdout.readline() if ready else b""
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=30)
+            terminate(process)
     if not line:
         raise SystemExit(f"Faust alone did not finish:\n{(root / 'faust-alone.log').read_text()}")
     figures = msgspec.json.decode(line)

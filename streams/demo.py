@@ -7,7 +7,6 @@ exactly what this started: a broker or Prometheus that was already running is le
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Final
 
 from streams.localkafka import Ports, start, stop
+from streams.processes import terminate
 from streams.settings import Settings
 from streams.topics_admin import ensure_topics, servers
 
@@ -58,12 +58,7 @@ class Stack:
         for name, process in reversed(self.processes):
             if process.poll() is None:
                 self.say(f"stopping the {name}")
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=10)
+                terminate(process, grace_s=30)
         if self.broker_data_dir is not None:
             self.say("stopping the broker this demo started")
             stop(self.broker_data_dir)

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from streams.processes import terminate
+
 T = TypeVar("T")
 
 
@@ -175,14 +177,8 @@ class WorkerProcess:
         return self
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(sig)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=30)
+        if self.process is not None:
+            terminate(self.process, sig)
 
     def metrics_text(self) -> str:
         url = f"http://127.0.0.1:{self.web_port}/metrics"

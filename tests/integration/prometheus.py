@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import subprocess
 import urllib.error
 import urllib.parse
@@ -21,6 +20,7 @@ import pytest
 import yaml
 
 from streams.localkafka import free_ports
+from streams.processes import terminate
 from tests.dashboards.rules import PROMETHEUS
 from tests.integration.live import wait_for
 
@@ -109,14 +109,7 @@ class Prometheus:
         return server
 
     def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=30)
+        terminate(self.process, grace_s=30)
 
     def log_tail(self) -> str:
         return (self.workdir / "prometheus.log").read_text(errors="replace")[-3000:]
