@@ -186,7 +186,8 @@ class Worker:
     async def _forget(self, _sender: Any, *_args: Any, **_kwargs: Any) -> None:
         # Partitions move: write what changed, then read the stores afresh once Faust has
         # restored the partitions this worker now owns.
-        await self._flush()
+        while self.pipeline.changed or self._unacked:
+            await self._flush()  # a batch may have been applied while the last one was sent
         self.pipeline.forget()
 
     async def _tick(self) -> None:
