@@ -7,6 +7,7 @@ exactly what this started: a broker or Prometheus that was already running is le
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -66,6 +67,8 @@ class Stack:
 
 def run_demo(settings: Settings, speed: str, agents: int, say: Callable[[str], None]) -> int:
     stack = Stack(say)
+    # SIGTERM (a service manager, `timeout`) stops what the demo started, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         port = servers(settings.kafka_bootstrap)[0][1]
         broker = start(STATE_DIR / "kafka", Ports(port, port + 1), report=say)
@@ -115,6 +118,10 @@ def run_demo(settings: Settings, speed: str, agents: int, say: Callable[[str], N
         return 0
     finally:
         stack.stop()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _answers(url: str) -> bool:
