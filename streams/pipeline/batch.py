@@ -19,12 +19,10 @@ from streams.engine import Checkin, Floor, Outcome, Params
 from streams.engine.agent import AgentTrack
 from streams.engine.calls import CampaignTrack
 from streams.events import AgentDisposition, AgentStateChanged, Event, type_name
-from streams.pipeline.callbuckets import CallBuckets
 from streams.pipeline.entries import (
     Entry,
     PartitionEntry,
     dump,
-    dump_campaign,
     load_agent,
     load_campaign,
     load_partition,
@@ -66,9 +64,10 @@ class Writes:
 
     agents: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     campaigns: dict[str, tuple[int, bytes]] = field(default_factory=dict)
-    calls: dict[str, tuple[int, bytes | None]] = field(default_factory=dict)
-    """Call buckets; None for one left empty: a deletion (a tombstone in the changelog)."""
     partitions: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.agents) + len(self.campaigns) + len(self.partitions)
 
 
 def partition_key(topic: str, partition: int) -> str:
@@ -81,7 +80,7 @@ def partition_of(key: str) -> tuple[str, int]:
 
 
 class Pipeline:
-    """The worker's processing over its four stores (agents, campaigns, calls, partitions).
+    """The worker's processing over its three stores (agents, campaigns, partitions).
 
     The stores hold entries as bytes (what the changelog carries) and are written by the caller
     with what `flush` returns. Decoded entries are kept, so that only what was never seen is
@@ -94,14 +93,11 @@ class Pipeline:
         self,
         agents: Mapping[str, bytes],
         campaigns: Mapping[str, bytes],
-        calls: Mapping[str, bytes],
         partitions: Mapping[str, bytes],
         params: Params,
     ) -> None:
-        self.agents, self.campaigns, self.calls = agents, campaigns, calls
-        self.partitions = partitions
+        self.agents, self.campaigns, self.partitions = agents, campaigns, partitions
         self.floor = Floor(params)
-        self._calls = CallBuckets(calls)
         self._agent_entries: dict[str, Entry[AgentTrack]] = {}
         self._campaign_entries: dict[str, Entry[CampaignTrack]] = {}
         self._partition_entries: dict[str, PartitionEntry] = {}
@@ -120,7 +116,6 @@ class Pipeline:
         self._agent_entries.clear()
         self._campaign_entries.clear()
         self._partition_entries.clear()
-        self._calls.forget()
         self.floor.agents.clear()
         self.floor.campaigns.clear()
 
@@ -128,7 +123,6 @@ class Pipeline:
         effects = Effects()
         floor = self.floor
         changed_agents, changed_campaigns = self._changed_agents, self._changed_campaigns
-        touched_call = self._calls.touched
         progress_by_key = self._changed_partitions
         for record in records:
             pkey = partition_key(record.topic, record.partition)
@@ -166,8 +160,6 @@ class Pipeline:
                 continue
             if outcome is Outcome.LATE:
                 entry.late += 1
-            if not isinstance(event, (AgentStateChanged, AgentDisposition)):
-                touched_call(event.campaign_id, event.call_id)
             kind = type_name(type(event))
             entry.applied[kind] = entry.applied.get(kind, 0) + 1
             effects.delays_ms.setdefault(record.topic, []).append(now_ms - event.ts)
@@ -209,10 +201,7 @@ class Pipeline:
         """The entries changed since the last flush, encoded, for the stores and changelogs."""
         writes = Writes(
             agents={k: (e.partition, dump(e)) for k, e in self._changed_agents.items()},
-            campaigns={
-                k: (e.partition, dump_campaign(e)) for k, e in self._changed_campaigns.items()
-            },
-            calls=self._calls.flush(self._changed_campaigns),
+            campaigns={k: (e.partition, dump(e)) for k, e in self._changed_campaigns.items()},
             partitions={
                 k: (partition_of(k)[1], dump(e)) for k, e in self._changed_partitions.items()
             },
@@ -285,7 +274,6 @@ class Pipeline:
         if entry is None:
             data = self.campaigns.get(campaign_id)
             entry = Entry(partition, CampaignTrack()) if data is None else load_campaign(data)
-            self._calls.attach(campaign_id, entry.track)
             self._campaign_entries[campaign_id] = entry
             self.floor.campaigns[campaign_id] = entry.track
         return entry

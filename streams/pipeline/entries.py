@@ -12,7 +12,7 @@ from typing import Final, Generic, TypeVar
 import msgspec
 
 from streams.engine.agent import AgentTrack
-from streams.engine.calls import CallTrack, CampaignTrack
+from streams.engine.calls import CampaignTrack
 
 T = TypeVar("T", AgentTrack, CampaignTrack)
 
@@ -34,23 +34,6 @@ class Entry(msgspec.Struct, Generic[T]):
     late: int = 0
 
 
-class CallBucket(msgspec.Struct, array_like=True):
-    """Some of the calls a campaign remembers: those whose id hashes to `bucket`.
-
-    A campaign's entry leaves its calls out and they are stored in a few buckets, so that a
-    write carries the buckets a batch touched rather than every call of the campaign, in a few
-    messages rather than one per call (each costs Faust the same, whatever its size)."""
-
-    campaign_id: str
-    bucket: int
-    calls: dict[str, CallTrack]
-
-
-def bucket_key(campaign_id: str, bucket: int) -> str:
-    """A call bucket's table key: unambiguous whatever characters the campaign id holds."""
-    return _encoder_json.encode((campaign_id, bucket)).decode()
-
-
 class PartitionEntry(msgspec.Struct):
     """Per input partition: invalid events by error code, and how far event time has come."""
 
@@ -64,25 +47,13 @@ AgentEntry = Entry[AgentTrack]
 CampaignEntry = Entry[CampaignTrack]
 
 _encoder: Final = msgspec.msgpack.Encoder()
-_encoder_json: Final = msgspec.json.Encoder()
-_bucket_decoder: Final = msgspec.msgpack.Decoder(CallBucket)
 _agent_decoder: Final = msgspec.msgpack.Decoder(Entry[AgentTrack])
 _campaign_decoder: Final = msgspec.msgpack.Decoder(Entry[CampaignTrack])
 _partition_decoder: Final = msgspec.msgpack.Decoder(PartitionEntry)
 
 
-def dump(entry: Entry[AgentTrack] | Entry[CampaignTrack] | CallBucket | PartitionEntry) -> bytes:
+def dump(entry: Entry[AgentTrack] | Entry[CampaignTrack] | PartitionEntry) -> bytes:
     return _encoder.encode(entry)
-
-
-def dump_campaign(entry: Entry[CampaignTrack]) -> bytes:
-    """A campaign's entry without its calls (they have entries of their own)."""
-    track = msgspec.structs.replace(entry.track, calls={})
-    return _encoder.encode(msgspec.structs.replace(entry, track=track))
-
-
-def load_bucket(data: bytes) -> CallBucket:
-    return _bucket_decoder.decode(data)
 
 
 def load_agent(data: bytes) -> Entry[AgentTrack]:

@@ -19,12 +19,8 @@ from faust.types import FutureMessage
 class MemoryStore(memory.Store[str, bytes]):
     """Faust's in-memory store, rebuilt from the changelog at every start."""
 
-    def put(self, partition: int, key: str, value: bytes | None) -> None:
-        """Store `value` under `key` in `partition`; None deletes the key."""
-        if value is None:
-            self.data.pop(key, None)
-            self._key_partition.pop(key, None)
-            return
+    def put(self, partition: int, key: str, value: bytes) -> None:
+        """Store `value` under `key` in `partition`."""
         self.data[key] = value
         # Faust drops the keys of partitions that moved away once a rebalance's recovery ends.
         self._key_partition[key] = partition
@@ -37,15 +33,10 @@ class RocksStore(rocksdb.Store):
     """Faust's RocksDB store (one database per partition, under the worker's data dir), which
     also keeps the changelog offset it holds, so a restart reads only what came after it."""
 
-    def put(self, partition: int, key: str, value: bytes | None) -> None:
-        """Store `value` under `key` in `partition`'s database; None deletes the key."""
+    def put(self, partition: int, key: str, value: bytes) -> None:
+        """Store `value` under `key` in `partition`'s database."""
         raw_key = self._encode_key(key)
-        db = self._db_for_partition(partition)
-        if value is None:
-            db.delete(raw_key)
-            self._key_index.pop(raw_key, None)
-            return
-        db.put(raw_key, self._encode_value(value))
+        self._db_for_partition(partition).put(raw_key, self._encode_value(value))
         self._key_index[raw_key] = partition
 
     def sent(self, future: FutureMessage) -> None:

@@ -65,10 +65,9 @@ class Worker:
         )
         self.agents = self._table("agents")
         self.campaigns = self._table("campaigns")
-        self.calls = self._table("calls")
         self.partitions = self._table("partitions")
         self.pipeline = Pipeline(
-            self.agents.data, self.campaigns.data, self.calls.data, self.partitions.data, params
+            self.agents.data, self.campaigns.data, self.partitions.data, params
         )
         self.dead_letters = self._topic(DEAD_LETTER)
         self.checkins = self._topic(CHECKINS)
@@ -84,6 +83,8 @@ class Worker:
         setup_prometheus_sensors(self.app, registry=self.registry, name_prefix="faust")
         self._unacked: list[tuple[Any, Sequence[Any]]] = []
         self._flushing = asyncio.Lock()
+        self._checkins_unsent = False
+        self._recovering = False
         self._flushed_at = time.monotonic()
         self._flush_cost_s = 0.0
         for topic in INPUT_TOPICS:
@@ -91,8 +92,8 @@ class Worker:
         self.app.timer(TICK_EVERY_S)(self._tick)
         self.app.task(self._flush_regularly)
         # Faust's signal stubs want a `signal` keyword in the receiver's signature.
-        self.app.on_partitions_revoked.connect(self._forget)  # type: ignore[arg-type]
-        self.app.on_rebalance_complete.connect(self._forget)  # type: ignore[arg-type]
+        self.app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
+        self.app.on_rebalance_complete.connect(self._on_recovered)  # type: ignore[arg-type]
 
     def ensure_changelogs(self, timeout_s: float = 60.0) -> None:
         """Create the tables' changelog topics that are missing, as Faust would, and return once
@@ -142,15 +143,25 @@ class Worker:
     async def _flush(self) -> None:
         # One at a time, so that a key's changelog records go out in the order of its states.
         async with self._flushing:
-            started = time.perf_counter()
-            writes, unacked = self.pipeline.flush(), self._unacked
-            self._unacked = []
-            changes: tuple[tuple[Any, Mapping[str, tuple[int, bytes | None]]], ...] = (
-                (self.agents, writes.agents),
-                (self.campaigns, writes.campaigns),
-                (self.calls, writes.calls),
-                (self.partitions, writes.partitions),
-            )
+            await self._write()
+
+    async def _write(self) -> None:
+        """Store and send what changed, then ack the events applied to it. The caller holds
+        `_flushing`."""
+        started = time.perf_counter()
+        writes, unacked = self.pipeline.flush(), self._unacked
+        self._unacked = []
+        changes: tuple[tuple[Any, Mapping[str, tuple[int, bytes]]], ...] = (
+            (self.agents, writes.agents),
+            (self.campaigns, writes.campaigns),
+            (self.partitions, writes.partitions),
+        )
+        try:
+            if self._checkins_unsent:
+                # A check-in must be out before the state that records it as decided: after a
+                # crash that state keeps it from being decided, and so sent, again.
+                await self.app.producer.flush()
+                self._checkins_unsent = False
             for table, changed in changes:
                 for key, (partition, data) in changed.items():
                     table.data.put(partition, key, data)
@@ -169,11 +180,16 @@ class Worker:
                         callback=table.data.sent,
                         force=True,
                     )
-            self._flushed_at = time.monotonic()
-            self._flush_cost_s = time.perf_counter() - started
-            for stream, events in unacked:
-                for event in events:
-                    await stream.ack(event)
+        except Exception as exc:
+            # These changes and acks have left the pipeline: a worker that went on would never
+            # write them. It stops instead; started again, it reads the unacked events again.
+            await self.app.crash(exc)
+            return
+        self._flushed_at = time.monotonic()
+        self._flush_cost_s = time.perf_counter() - started
+        for stream, events in unacked:
+            for event in events:
+                await stream.ack(event)
 
     async def _flush_regularly(self) -> None:
         # A task rather than a Faust timer: timers end as the app starts to stop, and Faust
@@ -183,16 +199,29 @@ class Worker:
             if self._unacked or self.pipeline.changed:
                 await self._flush()
 
-    async def _forget(self, _sender: Any, *_args: Any, **_kwargs: Any) -> None:
-        # Partitions move: write what changed, then read the stores afresh once Faust has
-        # restored the partitions this worker now owns.
-        while self.pipeline.changed or self._unacked:
-            await self._flush()  # a batch may have been applied while the last one was sent
-        self.pipeline.forget()
+    async def _on_revoked(self, _sender: Any, *_args: Any, **_kwargs: Any) -> None:
+        # Partitions move: no ticks until the stores are restored (they would judge entries
+        # half read back), and everything this worker changed goes out first.
+        self._recovering = True
+        await self._forget()
+
+    async def _on_recovered(self, _sender: Any, *_args: Any, **_kwargs: Any) -> None:
+        # Faust has restored the partitions this worker now owns: read the stores afresh.
+        await self._forget()
+        self._recovering = False
+
+    async def _forget(self) -> None:
+        async with self._flushing:
+            # In the changelog before a new owner restores it, what an earlier flush sent too.
+            await self.app.producer.flush()
+            while self.pipeline.changed or self._unacked:
+                await self._write()  # a batch may have been applied while the last one was sent
+                await self.app.producer.flush()
+            self.pipeline.forget()
 
     async def _tick(self) -> None:
         owned = {tp.partition for tp in self._actives() if tp.topic == AGENT_EVENTS}
-        if owned:
+        if owned and not self._recovering:
             self._send(self.pipeline.tick(owned, now_ms=_now_ms()))
 
     def _send(self, effects: Effects) -> None:
@@ -202,6 +231,7 @@ class Worker:
             self.checkins.send_soon(
                 key=checkin.agent_id.encode(), value=msgspec.json.encode(checkin)
             )
+            self._checkins_unsent = True
         for topic, delays in effects.delays_ms.items():
             observe = self.delay.labels(topic).observe
             for delay in delays:

@@ -127,7 +127,6 @@ def rocksdb_snapshot(state: Path) -> Samples:
     stores: dict[str, dict[str, bytes]] = {
         "agents": {},
         "campaigns": {},
-        "calls": {},
         "partitions": {},
     }
     for path in sorted((state / "v1" / "tables").glob("*-*.db")):

@@ -15,8 +15,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from streams.engine import DEFAULT_PARAMS
 from streams.logfile import open_log
 from streams.pipeline.batch import Pipeline, Record
-from streams.pipeline.callbuckets import bucket_of
-from streams.pipeline.entries import dump, load_agent, load_bucket, load_campaign, load_partition
+from streams.pipeline.entries import dump, load_agent, load_campaign, load_partition
 from streams.pipeline.metrics import FloorCollector, Snapshot
 from streams.topics import AGENT_EVENTS, CALL_EVENTS
 from tests.integration.live import Samples, as_report, report_subset, route_line
@@ -26,38 +25,30 @@ HOUR_MS = 3_600_000
 
 
 class Floor:
-    """A worker's four stores and a pipeline over them, fed like Kafka feeds a worker."""
+    """A worker's three stores and a pipeline over them, fed like Kafka feeds a worker."""
 
     def __init__(self) -> None:
         self.agents: dict[str, bytes] = {}
         self.campaigns: dict[str, bytes] = {}
-        self.calls: dict[str, bytes] = {}
         self.partitions: dict[str, bytes] = {}
         self.pipeline = self.restart()
 
     def restart(self) -> Pipeline:
         """A new worker over the same stores: what a restart restores from the changelog.
         Whatever the old one had not flushed is lost, as in a crash."""
-        self.pipeline = Pipeline(
-            self.agents, self.campaigns, self.calls, self.partitions, DEFAULT_PARAMS
-        )
+        self.pipeline = Pipeline(self.agents, self.campaigns, self.partitions, DEFAULT_PARAMS)
         return self.pipeline
 
     def flush(self) -> None:
         """Store what changed, as the worker does before it acks the events applied."""
         writes = self.pipeline.flush()
-        changes: tuple[tuple[dict[str, bytes], dict[str, tuple[int, bytes | None]]], ...] = (
-            (self.agents, dict(writes.agents)),
-            (self.campaigns, dict(writes.campaigns)),
-            (self.calls, writes.calls),
-            (self.partitions, dict(writes.partitions)),
-        )
-        for store, changed in changes:
+        for store, changed in (
+            (self.agents, writes.agents),
+            (self.campaigns, writes.campaigns),
+            (self.partitions, writes.partitions),
+        ):
             for key, (_partition, data) in changed.items():
-                if data is None:
-                    del store[key]
-                else:
-                    store[key] = data
+                store[key] = data
 
     def samples(self) -> Samples:
         """The metrics of what the stores hold once changes are flushed."""
@@ -234,50 +225,6 @@ def test_an_old_partition_never_ticks_by_wall_time() -> None:
     assert effects.checkins == []
     assert floor.pipeline.flush().agents == {}
     assert floor.samples().total("floorpulse_checkins_opened_total") == 0
-
-
-def call_event(kind: str, call: str, ts: int, n: int, **fields: str) -> Record:
-    event = {
-        "v": 1, "type": kind, "event_id": f"e{n}", "ts": ts, "source": "s",
-        "call_id": call, "campaign_id": "C1", **fields,
-    }  # fmt: skip
-    return Record(CALL_EVENTS, 3, n, b"C1", json.dumps(event).encode())
-
-
-def stored_calls(floor: Floor) -> set[str]:
-    buckets = [load_bucket(v) for v in floor.calls.values()]
-    assert all(bucket_of(c) == b.bucket for b in buckets for c in b.calls)
-    return {call_id for bucket in buckets for call_id in bucket.calls}
-
-
-def test_calls_are_stored_apart_and_deleted_once_their_campaign_forgets_them() -> None:
-    floor = Floor()
-    minute = 60_000
-    floor.pipeline.apply(
-        [
-            call_event("call.dialed", "c1", 500, 0),
-            call_event("call.unanswered", "c1", 1_000, 1, outcome="no_answer"),
-            call_event("call.dialed", "c2", 2_000, 2),
-        ],
-        now_ms=0,
-    )
-    floor.flush()
-    assert stored_calls(floor) == {"c1", "c2"}
-    assert load_campaign(floor.campaigns["C1"]).track.calls == {}  # kept apart
-    # A restarted worker puts the calls back in their campaign: c2's answer is no new call.
-    floor.restart().apply(
-        [call_event("call.answered", "c2", 3_000, 3, answered_by="human")], now_ms=0
-    )
-    floor.flush()
-    assert floor.samples().total("floorpulse_calls_active") == 1
-    # Long after c1 ended, the campaign forgets it: its entry goes; c2, still open, stays.
-    floor.pipeline.apply([call_event("call.dialed", "c3", 30 * minute, 4)], now_ms=0)
-    floor.flush()
-    assert stored_calls(floor) == {"c2", "c3"}
-    floor.restart()
-    samples = floor.samples()
-    assert samples.total("floorpulse_calls_dialed_total") == 3
-    assert samples.total("floorpulse_calls_answered_total", answered_by="human") == 1
 
 
 def test_calls_count_on_their_own_topic() -> None:
