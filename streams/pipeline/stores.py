@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from faust.stores import memory, rocksdb
-from faust.types import FutureMessage
+from faust.types import RecordMetadata
 
 
 class MemoryStore(memory.Store[str, bytes]):
@@ -25,8 +25,9 @@ class MemoryStore(memory.Store[str, bytes]):
         # Faust drops the keys of partitions that moved away once a rebalance's recovery ends.
         self._key_partition[key] = partition
 
-    def sent(self, future: FutureMessage) -> None:
-        """A changelog record of this table reached the broker: nothing to keep in memory."""
+    def delivered(self, record: RecordMetadata) -> None:
+        """A changelog record of this table, stored here, reached the broker: nothing to
+        keep in memory."""
 
 
 class RocksStore(rocksdb.Store):
@@ -39,11 +40,10 @@ class RocksStore(rocksdb.Store):
         self._db_for_partition(partition).put(raw_key, self._encode_value(value))
         self._key_index[raw_key] = partition
 
-    def sent(self, future: FutureMessage) -> None:
-        """A changelog record of this table reached the broker: remember its offset, so that a
-        restart reads the changelog from after it."""
-        metadata = future.result()
-        self.set_persisted_offset(metadata.topic_partition, metadata.offset)
+    def delivered(self, record: RecordMetadata) -> None:
+        """A changelog record of this table, stored here, reached the broker: remember its
+        offset, so that a restart reads the changelog from after it."""
+        self.set_persisted_offset(record.topic_partition, record.offset)
 
     def _get(self, key: bytes) -> bytes | None:
         # Never by the current event's partition: a batch's key may live in any of them.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, Final
 
 import faust
@@ -83,8 +83,9 @@ class Worker:
         setup_prometheus_sensors(self.app, registry=self.registry, name_prefix="faust")
         self._unacked: list[tuple[Any, Sequence[Any]]] = []
         self._flushing = asyncio.Lock()
-        self._checkins_unsent = False
+        self._checkins_in_flight: list[Awaitable[Any]] = []
         self._recovering = False
+        self._revocations = 0
         self._flushed_at = time.monotonic()
         self._flush_cost_s = 0.0
         for topic in INPUT_TOPICS:
@@ -127,9 +128,9 @@ class Worker:
         )
 
     async def _consume(self, stream: Any) -> None:
-        # Events are acked only once the state they changed has been queued for its changelog
-        # (`_flush`), and Faust flushes that queue before it commits their offsets: at least
-        # once, and idempotent by the offsets in the entries.
+        # Events are acked only once the state they changed has reached its changelog
+        # (`_flush`), and Faust commits only acked offsets: at least once, and idempotent by
+        # the offsets in the entries.
         async for events in stream.noack_take(BATCH_MAX, within=BATCH_WITHIN_S):
             records = [
                 Record(m.topic, m.partition, m.offset, m.key, m.value)
@@ -156,35 +157,37 @@ class Worker:
             (self.campaigns, writes.campaigns),
             (self.partitions, writes.partitions),
         )
+        checkins, self._checkins_in_flight = self._checkins_in_flight, []
         try:
-            if self._checkins_unsent:
-                # A check-in must be out before the state that records it as decided: after a
-                # crash that state keeps it from being decided, and so sent, again.
-                await self.app.producer.flush()
-                self._checkins_unsent = False
-            for table, changed in changes:
-                for key, (partition, data) in changed.items():
-                    table.data.put(partition, key, data)
-            for table, changed in changes:
-                for key, (partition, data) in changed.items():
-                    # Straight to the producer, not through Faust's send buffer: that one
-                    # holds up every incoming message while it has over 100 to send. Faust
-                    # flushes the producer before it commits input offsets, so the state of
-                    # every event it commits has reached the changelog.
-                    await table.changelog_topic.send(
-                        key=key,
-                        value=data,
-                        partition=partition,
-                        key_serializer=table.key_serializer,
-                        value_serializer=table.value_serializer,
-                        callback=table.data.sent,
-                        force=True,
-                    )
+            # A check-in must reach the broker before the state that records it as decided:
+            # after a crash that state keeps it from being decided, and so sent, again.
+            await asyncio.gather(*checkins)
+            # Straight to the producer, not through Faust's send buffer: that one holds up
+            # every incoming message while it has over 100 to send.
+            sent = [
+                await table.changelog_topic.send(
+                    key=key,
+                    value=data,
+                    partition=partition,
+                    key_serializer=table.key_serializer,
+                    value_serializer=table.value_serializer,
+                    force=True,
+                )
+                for table, changed in changes
+                for key, (partition, data) in changed.items()
+            ]
+            # Delivered, every one, before the stores hold them and the events are acked.
+            delivered = iter(await asyncio.gather(*sent))
         except Exception as exc:
             # These changes and acks have left the pipeline: a worker that went on would never
-            # write them. It stops instead; started again, it reads the unacked events again.
+            # write them. It stops instead; started again, it reads the unacked events again
+            # and applies what its stores and changelogs do not hold.
             await self.app.crash(exc)
             return
+        for table, changed in changes:
+            for key, (partition, data) in changed.items():
+                table.data.put(partition, key, data)
+                table.data.delivered(next(delivered))
         self._flushed_at = time.monotonic()
         self._flush_cost_s = time.perf_counter() - started
         for stream, events in unacked:
@@ -203,20 +206,22 @@ class Worker:
         # Partitions move: no ticks until the stores are restored (they would judge entries
         # half read back), and everything this worker changed goes out first.
         self._recovering = True
+        self._revocations += 1
         await self._forget()
 
     async def _on_recovered(self, _sender: Any, *_args: Any, **_kwargs: Any) -> None:
         # Faust has restored the partitions this worker now owns: read the stores afresh.
+        revocations = self._revocations
         await self._forget()
-        self._recovering = False
+        if self._revocations == revocations:  # no new rebalance began meanwhile
+            self._recovering = False
 
     async def _forget(self) -> None:
+        # Under the lock: a write in flight is delivered first, as every write is before it
+        # returns, so a new owner restores all this worker changed.
         async with self._flushing:
-            # In the changelog before a new owner restores it, what an earlier flush sent too.
-            await self.app.producer.flush()
             while self.pipeline.changed or self._unacked:
                 await self._write()  # a batch may have been applied while the last one was sent
-                await self.app.producer.flush()
             self.pipeline.forget()
 
     async def _tick(self) -> None:
@@ -228,10 +233,10 @@ class Worker:
         for original_key, wrapped in effects.dead_letters:
             self.dead_letters.send_soon(key=original_key, value=wrapped)
         for checkin in effects.checkins:
-            self.checkins.send_soon(
+            sending = self.checkins.send_soon(
                 key=checkin.agent_id.encode(), value=msgspec.json.encode(checkin)
             )
-            self._checkins_unsent = True
+            self._checkins_in_flight.append(sending)
         for topic, delays in effects.delays_ms.items():
             observe = self.delay.labels(topic).observe
             for delay in delays:
