@@ -13,14 +13,14 @@ loop that only parses every line. Prints events per second, their ratio (analyze
 from __future__ import annotations
 
 import argparse
-import itertools
-import random
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from floors import write_floor
 
 ANALYZE = """
 import sys
@@ -43,25 +43,6 @@ with open(sys.argv[1], "rb") as lines:
         n += 1
 print(n)
 """
-
-
-def generate(path: Path, events: int) -> None:
-    """A simulated floor big enough for `events`, cut at exactly that many lines."""
-    from producers.floor import HOUR, FloorConfig
-    from producers.simulator import simulate
-    from streams.codec import encode
-
-    agents = max(20, events // 2500)
-    config = FloorConfig(
-        agents=agents,
-        teams=max(2, agents // 20),
-        campaigns=max(1, agents // 100),
-        duration_ms=24 * HOUR,
-        tired_teams=frozenset({1}),
-    )
-    with path.open("wb") as out:
-        for event in itertools.islice(simulate(config, random.Random(7)), events):
-            out.write(encode(event) + b"\n")
 
 
 def timed(script: str, log: Path) -> tuple[float, int, float]:
@@ -89,7 +70,7 @@ def main() -> None:
         if log is None:
             log = Path(tmp) / "floor.jsonl"
             started = time.perf_counter()
-            generate(log, args.events)
+            write_floor(log, args.events, tired_teams=frozenset({1}))
             print(f"simulated {args.events:,} events in {time.perf_counter() - started:.1f} s")
         size_mb = log.stat().st_size / 1e6
         parse = min(timed(PARSE, log) for _ in range(args.rounds))

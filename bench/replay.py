@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import logging
 import os
-import random
 import tempfile
 import time
 import uuid
@@ -32,6 +30,8 @@ from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any, cast
+
+from floors import write_floor
 
 from producers.kafka_async import KafkaReader, KafkaSender, require_topics
 from producers.record import RecordOptions, record
@@ -43,24 +43,6 @@ from streams.topics import AGENT_EVENTS, CALL_EVENTS
 from streams.topics_admin import admin_client
 
 GOAL = 50_000
-
-
-def generate(path: Path, events: int) -> None:
-    """A simulated floor big enough for `events`, cut at exactly that many lines."""
-    from producers.floor import HOUR, FloorConfig
-    from producers.simulator import simulate
-    from streams.codec import encode
-
-    agents = max(20, events // 2500)
-    config = FloorConfig(
-        agents=agents,
-        teams=max(2, agents // 20),
-        campaigns=max(1, agents // 100),
-        duration_ms=24 * HOUR,
-    )
-    with path.open("wb") as out:
-        for event in itertools.islice(simulate(config, random.Random(7)), events):
-            out.write(encode(event) + b"\n")
 
 
 @contextmanager
@@ -131,7 +113,7 @@ def main() -> None:
         log = args.log
         if log is None:
             log = Path(tmp) / "floor.jsonl"
-            generate(log, args.events)
+            write_floor(log, args.events)
         for _ in range(args.rounds):
             with scratch_topics(bootstrap) as topics:
                 jobs = {

@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Final
 
-from producers.when import parse_duration_ms, parse_time, wall_ms
+from producers.when import parse_duration_ms
+from streams.cli import argtypes
 
 if TYPE_CHECKING:
     from producers.kafka_async import Partition
@@ -70,10 +71,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="start with the oldest message Kafka retains (default: from now on)",
     )
     start.add_argument(
-        "--since", type=_time, metavar="TIME", help="start with messages written at TIME or later"
+        "--since",
+        type=argtypes.moment,
+        metavar="TIME",
+        help="start with messages written at TIME or later",
     )
     parser.add_argument(
-        "--until", type=_time, metavar="TIME", help="stop with messages written at TIME or later"
+        "--until",
+        type=argtypes.moment,
+        metavar="TIME",
+        help="stop with messages written at TIME or later",
     )
     parser.add_argument(
         "--until-idle",
@@ -82,13 +89,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="stop once no message has come for this long (seconds, or 30s, 5m...)",
     )
     parser.set_defaults(run=run)
-
-
-def _time(text: str) -> int:
-    try:
-        return parse_time(text, now_ms=wall_ms())
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _seconds(text: str) -> float:

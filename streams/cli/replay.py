@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final
 
-from producers.when import parse_time, wall_ms
+from streams.cli import argtypes
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("log", metavar="LOG", help="log file (.jsonl or .jsonl.gz), or - for stdin")
     parser.add_argument(
         "--speed",
-        type=_speed,
+        type=argtypes.speed,
         default=1.0,
         metavar="FACTOR",
         help="1 is real time, 60 is a minute of event time per second, max is as fast as "
@@ -69,35 +69,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--from",
         dest="from_ms",
-        type=_time,
+        type=argtypes.moment,
         metavar="TIME",
         help="send only lines from this event time on (the log's time, before any shift)",
     )
     parser.add_argument(
         "--to",
         dest="to_ms",
-        type=_time,
+        type=argtypes.moment,
         metavar="TIME",
         help="send only lines before this event time (the log's time, before any shift)",
     )
     parser.set_defaults(run=run)
-
-
-def _speed(text: str) -> float | Literal["max"]:
-    from producers.pacing import parse_speed
-
-    try:
-        speed = parse_speed(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{exc} (1 is real time)") from None
-    return "max" if speed is None else speed
-
-
-def _time(text: str) -> int:
-    try:
-        return parse_time(text, now_ms=wall_ms())
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,6 +9,8 @@ import time
 from datetime import UTC, datetime
 from typing import Final, Literal
 
+from streams.cli import argtypes
+
 DEFAULT_FILE_START: Final = "2026-01-05T08:00:00Z"
 """Must match producers.floor.DEFAULT_START_MS (kept as text so that --help needs no import)."""
 PRESETS: Final = ("standard", "no-breaks")
@@ -86,7 +88,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     run_group.add_argument(
         "--speed",
-        type=_speed,
+        type=argtypes.speed,
         metavar="S",
         help="1 is real time, 60 is a simulated minute per second, max is as fast as possible "
         "(1 with Kafka, max with --out)",
@@ -164,16 +166,6 @@ def parse_start(text: str) -> int | Literal["now"]:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return round(moment.timestamp() * 1000)
-
-
-def _speed(text: str) -> float | Literal["max"]:
-    from producers.pacing import parse_speed
-
-    try:
-        speed = parse_speed(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{exc} (1 is real time)") from None
-    return "max" if speed is None else speed
 
 
 def _team_number(text: str) -> int:

@@ -66,9 +66,6 @@ class Writes:
     campaigns: dict[str, tuple[int, bytes]] = field(default_factory=dict)
     partitions: dict[str, tuple[int, bytes]] = field(default_factory=dict)
 
-    def __len__(self) -> int:
-        return len(self.agents) + len(self.campaigns) + len(self.partitions)
-
 
 def partition_key(topic: str, partition: int) -> str:
     return f"{topic}:{partition}"

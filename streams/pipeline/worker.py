@@ -22,10 +22,8 @@ from streams.engine import DEFAULT_PARAMS, Params
 from streams.pipeline.batch import Effects, Pipeline, Record
 from streams.pipeline.metrics import EVENT_DELAY_BOUNDS_S, PREFIX, FloorCollector, Snapshot
 from streams.settings import Settings
-from streams.topics import AGENT_EVENTS, CALL_EVENTS, CHECKINS, DEAD_LETTER
+from streams.topics import AGENT_EVENTS, CHECKINS, DEAD_LETTER, DIALER_TOPICS
 from streams.topics_admin import ensure_topics
-
-INPUT_TOPICS: Final = (AGENT_EVENTS, CALL_EVENTS)
 
 APP_ID: Final = "floorpulse"
 BATCH_MAX: Final = 5000
@@ -89,7 +87,7 @@ class Worker:
         self._flush_task: asyncio.Future[None] | None = None
         self._flushed_at = time.monotonic()
         self._flush_cost_s = 0.0
-        for topic in INPUT_TOPICS:
+        for topic in DIALER_TOPICS:
             self.app.agent(self._topic(topic), name=f"pipeline-{topic}")(self._consume)
         self.app.timer(TICK_EVERY_S)(self._tick)
         self.app.task(self._flush_regularly)
@@ -253,7 +251,7 @@ class Worker:
     def snapshot(self) -> Snapshot:
         """The entries of the partitions this worker owns now: what /metrics exports."""
         return self.pipeline.snapshot(
-            {(tp.topic, tp.partition) for tp in self._actives() if tp.topic in INPUT_TOPICS}
+            {(tp.topic, tp.partition) for tp in self._actives() if tp.topic in DIALER_TOPICS}
         )
 
 

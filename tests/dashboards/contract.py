@@ -71,15 +71,19 @@ def faust_names() -> frozenset[str]:
 
     registry = CollectorRegistry()
     FaustMetrics.create(registry, "faust")
-    names: set[str] = set()
-    for family in registry.collect():
-        if family.type == "counter":
-            names.add(f"{family.name}_total")
-        elif family.type == "histogram":
-            names |= {f"{family.name}_{part}" for part in ("bucket", "sum", "count")}
-        else:
-            names.add(family.name)
-    return frozenset(names)
+    return frozenset(
+        series for family in registry.collect() for series in series_names(family.name, family.type)
+    )
+
+
+def series_names(family: str, kind: str) -> set[str]:
+    """The series a metric family of this type declares: counters with `_total`, histograms as
+    `_bucket`, `_sum` and `_count`."""
+    if kind == "counter":
+        return {f"{family}_total"}
+    if kind == "histogram":
+        return {f"{family}_{part}" for part in ("bucket", "sum", "count")}
+    return {family}
 
 
 def metric_names(expr: str) -> set[str]:

@@ -5,7 +5,6 @@ These need `promtool` (Debian: `apt-get install prometheus`) and fail, never ski
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,18 +13,12 @@ import yaml
 
 from dashboards.build import all_queries
 from tests.dashboards.rules import PROMETHEUS, RULE_FILES, TEST_FILES
+from tests.integration.prometheus import installed
 
 
 @pytest.fixture(scope="module")
 def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        pytest.fail(
-            "promtool is not installed: install Debian's prometheus package "
-            "(`apt-get install prometheus`), which ships it",
-            pytrace=False,
-        )
-    return found
+    return installed("promtool")
 
 
 def run(promtool: str, *args: str | Path) -> str:

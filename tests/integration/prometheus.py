@@ -36,16 +36,22 @@ class QueryError(AssertionError):
     """Prometheus refused a query (it does not parse, or it failed to evaluate)."""
 
 
-def binary() -> str:
-    """The `prometheus` executable; the test fails (never skips) when it is not installed."""
-    found = shutil.which("prometheus")
+def installed(tool: str) -> str:
+    """The path of `tool`, one of Debian's prometheus package; the test fails (never skips)
+    when it is not installed."""
+    found = shutil.which(tool)
     if found is None:
         pytest.fail(
-            "the prometheus binary is not installed: install Debian's prometheus package "
-            "(`apt-get install prometheus`), which the tests against a real Prometheus need",
+            f"{tool} is not installed: install Debian's prometheus package "
+            "(`apt-get install prometheus`), which ships it",
             pytrace=False,
         )
     return found
+
+
+def binary() -> str:
+    """The `prometheus` executable."""
+    return installed("prometheus")
 
 
 def config(worker_ports: Sequence[int], workdir: Path, interval: str = INTERVAL) -> dict[str, Any]:

@@ -30,9 +30,9 @@ from dashboards.build import PanelQuery, all_queries
 from dashboards.pipeline import LAG
 from dashboards.selectors import ALL
 from streams.localkafka import free_ports
-from streams.topics import AGENT_EVENTS, CALL_EVENTS
+from streams.topics import DIALER_TOPICS
 from tests.dashboards import rules
-from tests.dashboards.contract import PROMETHEUS_OWN, metric_names
+from tests.dashboards.contract import PROMETHEUS_OWN, metric_names, series_names
 from tests.integration.live import WorkerProcess, wait_for
 from tests.integration.prometheus import JOB, Prometheus, QueryError
 
@@ -52,7 +52,6 @@ APPLY_DEADLINE_S: Final = 240.0
 """About 19,000 events; the worker applies a few hundred a second on two cores."""
 RATE_INTERVAL: Final = "1m"
 """Grafana's $__rate_interval for a one-second scrape: many samples, all of them from this run."""
-INPUT_TOPICS: Final = (AGENT_EVENTS, CALL_EVENTS)
 SUMMARY: Final = re.compile(r"floorpulse simulate: ([\d,]+) events to Kafka")
 
 
@@ -135,7 +134,7 @@ def settle(server: Prometheus, events: int) -> None:
 
     def committed() -> dict[str, float] | None:
         lag = server.by("topic", f"sum by (topic) ({LAG})")
-        caught_up = set(INPUT_TOPICS) <= lag.keys() and not any(lag.values())
+        caught_up = set(DIALER_TOPICS) <= lag.keys() and not any(lag.values())
         return lag if caught_up else None
 
     wait_for("Faust to commit every applied offset of both input topics", committed, deadline_s=30)
@@ -194,12 +193,7 @@ def exported_names(exposition: str) -> set[str]:
     names = set()
     for family in text_string_to_metric_families(exposition):
         names |= {sample.name for sample in family.samples}
-        if family.type == "counter":
-            names.add(f"{family.name}_total")
-        elif family.type == "histogram":
-            names |= {f"{family.name}_{part}" for part in ("bucket", "sum", "count")}
-        else:
-            names.add(family.name)
+        names |= series_names(family.name, family.type)
     return names
 
 
