@@ -1,4 +1,4 @@
-"""The event types of contract v1 (events.md): frozen, slotted, validated on decode."""
+"""The event types of contract v1, revision 1.1 (events.md): frozen, slotted, validated on decode."""
 
 from __future__ import annotations
 
@@ -106,9 +106,24 @@ class CallEnded(_CallEvent, frozen=True, tag="call.ended"):
     disposition: OptionalText = msgspec.UNSET
 
 
+class CallQueued(_CallEvent, frozen=True, tag="call.queued"):
+    """A person calling in entered the campaign's queue and waits for an agent (revision 1.1)."""
+
+
+class CallAbandoned(_CallEvent, frozen=True, tag="call.abandoned"):
+    """A queued call left the queue before reaching an agent (revision 1.1)."""
+
+
 AgentEvent: TypeAlias = AgentStateChanged | AgentDisposition
 CallEvent: TypeAlias = (
-    CallDialed | CallAnswered | CallUnanswered | CallDropped | CallConnected | CallEnded
+    CallDialed
+    | CallAnswered
+    | CallUnanswered
+    | CallDropped
+    | CallConnected
+    | CallEnded
+    | CallQueued
+    | CallAbandoned
 )
 Event: TypeAlias = AgentEvent | CallEvent
 
@@ -120,6 +135,8 @@ CALL_EVENT_TYPES: Final[tuple[type[CallEvent], ...]] = (
     CallDropped,
     CallConnected,
     CallEnded,
+    CallQueued,
+    CallAbandoned,
 )
 EVENT_TYPES: Final[tuple[type[Event], ...]] = AGENT_EVENT_TYPES + CALL_EVENT_TYPES
 

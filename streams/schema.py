@@ -14,7 +14,7 @@ Schema: TypeAlias = dict[str, Any]
 
 SCHEMA_ID: Final = "urn:floorpulse:schema:events:v1"
 
-TITLE: Final = "floorpulse dialer event, contract v1"
+TITLE: Final = "floorpulse dialer event, contract v1 (revision 1.1)"
 
 DESCRIPTION: Final = f"""\
 One event sent by a dialer (or an adapter in front of it) to floorpulse: one UTF-8 JSON object, \

@@ -1,5 +1,5 @@
-"""Where the shared example logs live, and how reports are compared (report.md: numbers within
-a relative 1e-9, key order ignored)."""
+"""The example floors (tests/data/scenarios, copied from the contract's shared/scenarios) and how
+reports are compared (report.md: numbers within a relative 1e-9, key order ignored)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,25 @@ import math
 from pathlib import Path
 from typing import Any
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "shared" / "scenarios"
+SCENARIOS = Path(__file__).resolve().parent / "data" / "scenarios"
+SHARED_SCENARIOS = Path(__file__).resolve().parents[2] / "shared" / "scenarios"
+LOG_SUFFIXES = (".jsonl", ".jsonl.gz")
 
 
 def scenario_logs() -> list[Path]:
-    """Every example log beside its expected report; fails loudly when shared/ is missing."""
-    if not SCENARIOS.is_dir():
-        raise FileNotFoundError(f"shared scenarios not found at {SCENARIOS}")
-    logs = sorted(p for p in SCENARIOS.iterdir() if p.name.endswith((".jsonl", ".jsonl.gz")))
+    """Every example log, of every contract revision, each beside its expected report."""
+    logs = sorted(p for p in SCENARIOS.rglob("*") if p.name.endswith(LOG_SUFFIXES))
     assert logs, f"no logs in {SCENARIOS}"
     return logs
 
 
+def scenario_name(log: Path) -> str:
+    """`inbound` for `revision-1.1/inbound.jsonl`: the log's name without its suffixes."""
+    return log.name.split(".")[0]
+
+
 def expected_report_path(log: Path) -> Path:
-    return log.with_name(log.name.split(".")[0] + ".report.json")
+    return log.with_name(scenario_name(log) + ".report.json")
 
 
 def first_difference(actual: Any, expected: Any, path: str = "$") -> str | None:

@@ -46,6 +46,8 @@ MINIMAL: dict[str, dict[str, Any]] = {
     "call.dropped": _obj("call.dropped", **CALL),
     "call.connected": _obj("call.connected", **CALL, agent_id="a1", team_id="T1"),
     "call.ended": _obj("call.ended", **CALL),
+    "call.queued": _obj("call.queued", **CALL),
+    "call.abandoned": _obj("call.abandoned", **CALL),
 }
 """One valid object per event type (and per agent state) with its required fields only."""
 

@@ -1,4 +1,5 @@
-"""Calls and campaigns: dials, answers, drops, the two-second rule and talk time (stats.md)."""
+"""Calls and campaigns: dials, answers, drops, the two-second rule, talk time and, for inbound
+calls (revision 1.1), the queue: waits, answers and abandons (stats.md)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,23 @@ from typing import Any, Final
 import msgspec
 
 from streams.engine.params import Params, ms
-from streams.engine.totals import TALK_BOUNDS_MS, CampaignTotals, DayBucket
+from streams.engine.totals import (
+    QUEUE_WAIT_BOUNDS_MS,
+    TALK_BOUNDS_MS,
+    CampaignTotals,
+    DayBucket,
+    QueueTotals,
+)
 from streams.events import (
     AnsweredBy,
+    CallAbandoned,
     CallAnswered,
     CallConnected,
     CallDialed,
     CallDropped,
     CallEnded,
     CallEvent,
+    CallQueued,
     CallUnanswered,
 )
 
@@ -40,6 +49,10 @@ class CallTrack(msgspec.Struct, array_like=True):
     done: bool = False
     phase: int = NO_PHASE
     ids: list[str] = msgspec.field(default_factory=list)
+    queued_ts: int = 0
+    """An inbound call's queued time (its first `call.queued`); 0 for an outbound call."""
+    waiting: bool = False
+    """An inbound call whose outcome (answered or abandoned) is not decided yet."""
 
 
 class CampaignTrack(msgspec.Struct):
@@ -54,6 +67,20 @@ class CampaignTrack(msgspec.Struct):
     clock: int = 0
     next_sweep: int = 0
     """Campaign time of the next sweep for quiet calls."""
+    ticked: int = 0
+    """How far live ticks have moved the campaign's time past `clock` (the oldest wait of its
+    queue grows between events); 0 for none. Never written: a tick decides nothing."""
+
+    @property
+    def now(self) -> int:
+        return max(self.clock, self.ticked)
+
+    def oldest_queued_ts(self) -> int | None:
+        """The queued time of the longest-waiting inbound call, or None when none waits."""
+        queue = self.totals.queue
+        if queue is None or not queue.waiting:
+            return None
+        return min(call.queued_ts for call in self.calls.values() if call.waiting)
 
 
 class CallFold:
@@ -65,6 +92,8 @@ class CallFold:
         self.retention = ms(params.call_retention_s)
         self.open_retention = ms(params.open_call_retention_s)
         self.keep_days = params.keep_days
+        self.service_level = params.service_level_ms
+        self.short_abandon = params.short_abandon_ms
         # A table by type rather than a match: the call path carries most of a floor's events.
         # tests/engine checks that every call event type has its entry.
         self.handlers: dict[type[CallEvent], Callable[[CallTrack, CampaignTotals, Any, int], int]]
@@ -75,13 +104,32 @@ class CallFold:
             CallDropped: self._dropped,
             CallConnected: self._connected,
             CallEnded: self._ended,
+            CallQueued: self._queued,
+            CallAbandoned: self._abandoned,
         }
+
+    def begin(self, call: CallTrack, campaign: CampaignTrack, event: CallEvent) -> None:
+        """Classify a call by its first applied event: `call.queued` makes it inbound."""
+        if type(event) is CallQueued:
+            call.queued_ts = event.ts
+            call.waiting = True
+            # An inbound call has no implied answer: mark it as already met.
+            call.met = True
+            queue = campaign.totals.queue
+            if queue is None:
+                queue = campaign.totals.queue = QueueTotals()
+            queue.queued += 1
+            queue.waiting += 1
 
     def apply(self, call: CallTrack, campaign: CampaignTrack, event: CallEvent, ts: int) -> None:
         totals = campaign.totals
         if ts > campaign.clock:
             campaign.clock = ts
         phase = self.handlers[type(event)](call, totals, event, ts)
+        if call.queued_ts and DIALING <= phase < TALKING:
+            # Only the dialer's own calls are dialing or waiting for an agent; inbound callers
+            # waiting in a queue are the queue's.
+            phase = call.phase
         if phase != call.phase:
             if call.phase != NO_PHASE:
                 totals.active[call.phase] -= 1
@@ -132,7 +180,9 @@ class CallFold:
     ) -> int:
         self._imply_answer(call, totals, ts)
         totals.connected += 1
-        if call.human_ts and ts - call.human_ts > self.abandon_after:
+        if call.waiting:
+            self._answered_in_queue(call, totals, ts)
+        elif call.human_ts and ts - call.human_ts > self.abandon_after and not call.queued_ts:
             totals.late_connected += 1
             self._abandon(totals, ts)
         if not call.connected_ts:
@@ -145,8 +195,47 @@ class CallFold:
         if call.connected_ts and not call.talked:
             call.talked = True
             totals.talk.observe(ts - call.connected_ts, TALK_BOUNDS_MS)
+        if call.waiting:
+            self._abandoned_in_queue(call, totals, ts)
         call.done = True
         return NO_PHASE
+
+    def _queued(self, call: CallTrack, totals: CampaignTotals, event: CallQueued, ts: int) -> int:
+        # Counted when the call begins (`begin`); a repeat, or a queue joined by a call the
+        # dialer placed, changes nothing.
+        return call.phase
+
+    def _abandoned(
+        self, call: CallTrack, totals: CampaignTotals, event: CallAbandoned, ts: int
+    ) -> int:
+        if call.waiting:
+            self._abandoned_in_queue(call, totals, ts)
+            call.done = True
+            return NO_PHASE
+        return call.phase
+
+    def _answered_in_queue(self, call: CallTrack, totals: CampaignTotals, ts: int) -> None:
+        queue = self._decided(call, totals)
+        wait = ts - call.queued_ts
+        queue.answered += 1
+        queue.wait.observe(wait, QUEUE_WAIT_BOUNDS_MS)
+        if wait <= self.service_level:
+            queue.answered_within_sl += 1
+
+    def _abandoned_in_queue(self, call: CallTrack, totals: CampaignTotals, ts: int) -> None:
+        queue = self._decided(call, totals)
+        if ts - call.queued_ts < self.short_abandon:
+            queue.abandoned_short += 1
+        else:
+            queue.abandoned += 1
+
+    @staticmethod
+    def _decided(call: CallTrack, totals: CampaignTotals) -> QueueTotals:
+        queue = totals.queue
+        assert queue is not None, "an inbound call was counted by its queue when it began"
+        call.waiting = False
+        queue.waiting -= 1
+        return queue
 
     def retire(self, campaign: CampaignTrack) -> None:
         """Forget the campaign's finished calls quiet for `call_retention_s` of its event time
@@ -165,6 +254,11 @@ class CallFold:
             call = calls.pop(call_id)
             if call.phase != NO_PHASE:
                 campaign.totals.active[call.phase] -= 1
+            if call.waiting:
+                # A caller lost by the dialer for twelve hours no longer waits; no outcome.
+                queue = campaign.totals.queue
+                assert queue is not None
+                queue.waiting -= 1
 
     def _imply_answer(self, call: CallTrack, totals: CampaignTotals, ts: int) -> None:
         if not call.met:

@@ -13,17 +13,7 @@ from streams.engine.agent import AgentFold, AgentTrack
 from streams.engine.calls import CallFold, CallTrack, CampaignTrack
 from streams.engine.checkins import Checkin
 from streams.engine.params import DEFAULT_PARAMS, Params
-from streams.events import (
-    AgentDisposition,
-    AgentStateChanged,
-    CallAnswered,
-    CallConnected,
-    CallDialed,
-    CallDropped,
-    CallEnded,
-    CallUnanswered,
-    Event,
-)
+from streams.events import AgentDisposition, AgentStateChanged, CallEvent, Event
 
 
 class Outcome(enum.IntEnum):
@@ -62,6 +52,13 @@ class Floor:
         track = self.agents.get(agent_id)
         if track is not None and now > track.clock:
             self._agent_fold.advance(track, now, final=False)
+
+    def tick_campaign(self, campaign_id: str, now: int) -> None:
+        """Let a campaign's time pass to `now` with no event (live partitions only): its queue's
+        callers go on waiting."""
+        track = self.campaigns.get(campaign_id)
+        if track is not None and now > track.now:
+            track.ticked = now
 
     def finalize(self, end_ts: int | None = None) -> None:
         """Close every open interval at the window end (offline report). Ends the fold."""
@@ -106,10 +103,7 @@ class Floor:
         self._applied_at(ts)
         return outcome
 
-    def _apply_call(
-        self,
-        event: CallDialed | CallAnswered | CallUnanswered | CallDropped | CallConnected | CallEnded,
-    ) -> Outcome:
+    def _apply_call(self, event: CallEvent) -> Outcome:
         call_id, ts = event.call_id, event.ts
         campaign = self.campaigns.get(event.campaign_id)
         if campaign is None:
@@ -117,6 +111,7 @@ class Floor:
         call = campaign.calls.get(call_id)
         if call is None:
             call = campaign.calls[call_id] = CallTrack(ts, ids=[event.event_id])
+            self._call_fold.begin(call, campaign, event)
             outcome = APPLIED
         else:
             if event.event_id in call.ids:

@@ -20,6 +20,10 @@ class Params:
     session_gap_s: float = 1800
     shift_s: float = 32400
     abandon_after_ms: int = 2000
+    # Inbound queues (revision 1.1): answered within this wait counts toward the service level;
+    # abandoned sooner is a short abandon, left out of the queue's ratios.
+    service_level_ms: int = 20000
+    short_abandon_ms: int = 5000
     # How long a finished call (ended, unanswered or dropped) is remembered after its last event,
     # by its campaign's event time: the ten minutes events.md asks for late duplicates, so that
     # memory (and a live worker's campaign state) follows open calls.
@@ -46,6 +50,8 @@ class Params:
             raise ValueError("occupancy_threshold must be between 0 and 1")
         if self.streak_n < 1 or self.abandon_after_ms < 0:
             raise ValueError("streak_n must be at least 1 and abandon_after_ms not negative")
+        if self.service_level_ms <= 0 or self.short_abandon_ms < 0:
+            raise ValueError("service_level_ms must be positive and short_abandon_ms not negative")
 
     @property
     def busy_per_ready(self) -> Fraction:

@@ -9,7 +9,14 @@ import msgspec
 
 from streams.engine.calls import DAY_MS
 from streams.engine.floor import Floor
-from streams.engine.totals import CHECKIN_KINDS, DISPOSITION_CLASSES, WORK_STATES, TeamShare
+from streams.engine.totals import (
+    CHECKIN_KINDS,
+    DISPOSITION_CLASSES,
+    WORK_STATES,
+    CampaignTotals,
+    QueueTotals,
+    TeamShare,
+)
 
 
 class EventCounts(msgspec.Struct):
@@ -62,10 +69,10 @@ def _date(day: int) -> str:
     return dt.datetime.fromtimestamp(day * DAY_MS / 1000, dt.UTC).date().isoformat()
 
 
-def _campaign(totals: Any) -> dict[str, Any]:
+def _campaign(totals: CampaignTotals) -> dict[str, Any]:
     abandoned = totals.abandoned
     talked, talk_ms = totals.talk.count, totals.talk.sum_ms
-    return {
+    report = {
         "dialed": totals.dialed,
         "answered_human": totals.answered_human,
         "answered_machine": totals.answered_machine,
@@ -88,6 +95,26 @@ def _campaign(totals: Any) -> dict[str, Any]:
             }
             for day, bucket in sorted(totals.by_day.items())
         },
+    }
+    queue = totals.queue
+    if queue is not None and queue.queued:
+        report["inbound"] = _inbound(queue)
+    return report
+
+
+def _inbound(queue: QueueTotals) -> dict[str, Any]:
+    answered, abandoned = queue.answered, queue.abandoned
+    wait_s = queue.wait.sum_ms / 1000
+    return {
+        "queued": queue.queued,
+        "answered": answered,
+        "abandoned": abandoned,
+        "abandoned_short": queue.abandoned_short,
+        "answered_within_sl": queue.answered_within_sl,
+        "answered_wait_seconds": wait_s,
+        "asa_seconds": _ratio(wait_s, answered),
+        "service_level_ratio": _ratio(queue.answered_within_sl, answered + abandoned),
+        "queue_abandon_ratio": _ratio(abandoned, answered + abandoned),
     }
 
 

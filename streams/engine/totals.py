@@ -11,6 +11,8 @@ import msgspec
 TALK_BOUNDS_S: Final = (5, 15, 30, 60, 120, 180, 300, 600, 1200, 1800)
 WAIT_BOUNDS_S: Final = (1, 5, 10, 20, 30, 60, 120, 300, 600)
 BREAK_BOUNDS_S: Final = (60, 120, 300, 600, 900, 1200, 1800, 2700, 3600)
+QUEUE_WAIT_BOUNDS_S: Final = (1, 5, 10, 20, 30, 60, 120, 300, 600)
+"""Includes 20 s, the service level, so that it can be read off the histogram."""
 
 WORK_STATES: Final = ("ready", "on_call", "wrap_up", "paused")
 """The states whose time is counted, in the order of `TeamShare.state_ms` lists."""
@@ -48,6 +50,7 @@ def bounds_ms(bounds_s: tuple[int, ...]) -> tuple[int, ...]:
 TALK_BOUNDS_MS: Final = bounds_ms(TALK_BOUNDS_S)
 WAIT_BOUNDS_MS: Final = bounds_ms(WAIT_BOUNDS_S)
 BREAK_BOUNDS_MS: Final = bounds_ms(BREAK_BOUNDS_S)
+QUEUE_WAIT_BOUNDS_MS: Final = bounds_ms(QUEUE_WAIT_BOUNDS_S)
 
 
 class TeamShare(msgspec.Struct):
@@ -82,6 +85,22 @@ class DayBucket(msgspec.Struct, array_like=True):
     abandoned: int = 0
 
 
+class QueueTotals(msgspec.Struct):
+    """A campaign's inbound calls (stats.md, "Inbound queue statistics"): the queue's, never a
+    person's."""
+
+    queued: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    """Abandoned after waiting `short_abandon_ms` or longer."""
+    abandoned_short: int = 0
+    answered_within_sl: int = 0
+    wait: Histogram = msgspec.field(default_factory=lambda: Histogram.empty(QUEUE_WAIT_BOUNDS_S))
+    """Waits of answered calls."""
+    waiting: int = 0
+    """Calls queued whose outcome is not decided yet."""
+
+
 class CampaignTotals(msgspec.Struct):
     """Counters of one campaign (stats.md, "Campaign call statistics")."""
 
@@ -102,6 +121,8 @@ class CampaignTotals(msgspec.Struct):
     """Teams named by `call.connected` events (they appear in the report)."""
     active: list[int] = msgspec.field(default_factory=lambda: [0, 0, 0])
     """Calls now dialing, waiting, talking."""
+    queue: QueueTotals | None = None
+    """Inbound calls (revision 1.1); None until the campaign has one."""
 
     @property
     def abandoned(self) -> int:

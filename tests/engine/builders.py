@@ -22,11 +22,13 @@ from streams.events import (
     AgentState,
     AgentStateChanged,
     AnsweredBy,
+    CallAbandoned,
     CallAnswered,
     CallConnected,
     CallDialed,
     CallDropped,
     CallEnded,
+    CallQueued,
     CallUnanswered,
     Event,
 )
@@ -182,6 +184,16 @@ def ended(
         campaign_id=campaign,
         disposition=UNSET if disposition is None else disposition,
     )
+
+
+def queued(call: str, t: float, campaign: str = "C1", event_id: str | None = None) -> CallQueued:
+    return CallQueued(**_common(t, event_id), call_id=call, campaign_id=campaign)
+
+
+def abandoned(
+    call: str, t: float, campaign: str = "C1", event_id: str | None = None
+) -> CallAbandoned:
+    return CallAbandoned(**_common(t, event_id), call_id=call, campaign_id=campaign)
 
 
 def with_(event: Event, **changes: Any) -> Event:

@@ -28,8 +28,10 @@ from streams.events import (
     CallAnswered,
     CallConnected,
     CallDialed,
+    CallAbandoned,
     CallDropped,
     CallEnded,
+    CallQueued,
     CallUnanswered,
     Event,
 )
@@ -47,6 +49,8 @@ SMALL_PARAMS = Params(
     shift_s=1800,
     abandon_after_ms=1500,
     call_retention_s=900,
+    service_level_ms=1500,
+    short_abandon_ms=1999,
 )
 """Small thresholds, so that every check-in happens often in short logs."""
 
@@ -100,11 +104,22 @@ AGENT_GAPS = st.one_of(
     st.integers(0, 3 * HOUR),
 )
 SHORT_CALL_GAPS = st.one_of(
-    st.sampled_from((0, 1, 1499, 1500, 1501, 1999, 2000, 2001)),
+    st.sampled_from((0, 1, 1499, 1500, 1501, 1999, 2000, 2001, 4999, 5000, 20000, 20001)),
     st.integers(0, 10_000),
     st.integers(0, 600_000),
 )
 CALL_GAPS = st.one_of(SHORT_CALL_GAPS, st.integers(0, 2 * HOUR))
+
+
+def queue_gaps(params: Params) -> st.SearchStrategy[int]:
+    """Gaps before an inbound call's outcome: often on the service level or short abandon edge."""
+    sl, short = params.service_level_ms, params.short_abandon_ms
+    return st.one_of(
+        st.sampled_from((sl, short, sl + 1, short - 1, sl - 1, short + 1)),
+        st.integers(0, 60_000),
+    )
+
+
 """Gaps between a call's events, in ms; the short ones stay under every call_retention_s used
 here."""
 CALL_SHAPES = (
@@ -118,8 +133,28 @@ CALL_SHAPES = (
     ("dialed", "human", "connected", "connected", "ended", "ended"),
     ("ended", "connected", "ended"),
     ("dialed", "machine", "human", "connected", "dropped"),
+    # inbound (revision 1.1)
+    ("queued", "connected", "ended"),
+    ("queued", "connected", "ended"),
+    ("queued", "abandoned"),
+    ("queued", "ended"),
+    ("queued",),
+    ("queued", "queued", "connected", "ended"),
+    ("queued", "abandoned", "connected", "ended"),
+    ("queued", "human", "connected", "dropped"),
+    ("dialed", "human", "queued", "connected", "abandoned", "ended"),
 )
-CALL_KINDS = ("dialed", "human", "machine", "unanswered", "dropped", "connected", "ended")
+CALL_KINDS = (
+    "dialed",
+    "human",
+    "machine",
+    "unanswered",
+    "dropped",
+    "connected",
+    "ended",
+    "queued",
+    "abandoned",
+)
 
 
 @dataclass(frozen=True)
@@ -241,12 +276,16 @@ def _call_event(ids: _Ids, kind: str, call: str, campaign: str, ts: int, agent: 
         return CallDropped(**common)
     if kind == "connected":
         return CallConnected(**common, agent_id=agent, team_id=TEAMS[ts % len(TEAMS)])
+    if kind == "queued":
+        return CallQueued(**common)
+    if kind == "abandoned":
+        return CallAbandoned(**common)
     assert kind == "ended"
     return CallEnded(**common)
 
 
 def _campaign(
-    draw: st.DrawFn, ids: _Ids, campaign: str, start: int, stragglers: bool
+    draw: st.DrawFn, ids: _Ids, campaign: str, start: int, stragglers: bool, params: Params
 ) -> list[Event]:
     """The campaign's calls, merged in order of when each event happens (late ones carry an
     earlier ts than their call's previous event)."""
@@ -269,9 +308,11 @@ def _campaign(
                 ts = last_ts - draw(st.integers(1, 60_000))  # late for this call
             else:
                 gaps = SHORT_CALL_GAPS if finished and not stragglers else CALL_GAPS
+                if kinds[0] == "queued" and kind in ("connected", "abandoned", "ended"):
+                    gaps = queue_gaps(params)
                 when += draw(gaps) if k else 0
                 ts = last_ts = when
-            finished = finished or kind in ("unanswered", "dropped", "ended")
+            finished = finished or kind in ("unanswered", "dropped", "ended", "abandoned")
             scheduled.append((when, n, k, _call_event(ids, kind, call, campaign, ts, agent)))
     scheduled.sort(key=lambda item: item[:3])
     return [event for *_, event in scheduled]
@@ -314,6 +355,6 @@ def floor_logs(draw: st.DrawFn, stragglers: bool = True) -> FloorLog:
         entities[agent] = _with_duplicates(draw, events)
     for campaign in CAMPAIGNS[:campaigns]:
         entities[campaign] = _with_duplicates(
-            draw, _campaign(draw, ids, campaign, start, stragglers)
+            draw, _campaign(draw, ids, campaign, start, stragglers, params)
         )
     return FloorLog(params, entities)

@@ -19,11 +19,13 @@ from streams.engine import Params
 from streams.events import (
     AgentDisposition,
     AgentStateChanged,
+    CallAbandoned,
     CallAnswered,
     CallConnected,
     CallDialed,
     CallDropped,
     CallEnded,
+    CallQueued,
     CallUnanswered,
     Event,
 )
@@ -94,6 +96,7 @@ class _Campaign:
     outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     talk_ms: int = 0
     days: dict[str, list[int]] = field(default_factory=dict)
+    inbound: dict[str, Any] | None = None
 
     def day(self, ts: int) -> list[int]:
         date = dt.datetime.fromtimestamp(ts // 1000, dt.UTC).date().isoformat()
@@ -323,11 +326,14 @@ class Reference:
         calls: dict[str, dict[str, Any]] = defaultdict(
             lambda: {"answered": False, "met": False, "human": None, "connected": None}
         )
+        inbound = self._inbound_calls(applied)
         for event, ts in applied:
             if isinstance(event, AgentStateChanged | AgentDisposition):
                 continue
             c = campaigns[event.campaign_id]
             call = calls[event.call_id]
+            if event.call_id in inbound:
+                call["met"] = True  # never an implied answer
 
             def human_answer(c: _Campaign = c, call: dict[str, Any] = call, ts: int = ts) -> None:
                 c.counts["answered_human"] += 1
@@ -360,7 +366,11 @@ class Reference:
                 meet()
                 c.counts["connected"] += 1
                 _ = self.teams[event.team_id]  # a call.connected names a team
-                if call["human"] is not None and ts - call["human"] > self.p.abandon_after_ms:
+                if (
+                    call["human"] is not None
+                    and ts - call["human"] > self.p.abandon_after_ms
+                    and event.call_id not in inbound
+                ):
                     c.counts["late_connected"] += 1
                     c.day(ts)[1] += 1
                 if call["connected"] is None:
@@ -373,7 +383,60 @@ class Reference:
                 call["talked"] = True
                 c.counts["talked"] += 1
                 c.talk_ms += ts - call["connected"]
+        for call_id, queue_campaign in inbound.items():
+            self._queue_call(campaigns[queue_campaign], applied, call_id)
         return {name: self._campaign(c) for name, c in campaigns.items()}
+
+    @staticmethod
+    def _inbound_calls(applied: list[tuple[Event, int]]) -> dict[str, str]:
+        """Inbound call ids (their first applied event is `call.queued`) and their queue."""
+        first: dict[str, Event] = {}
+        for event, _ts in applied:
+            if not isinstance(event, AgentStateChanged | AgentDisposition):
+                first.setdefault(event.call_id, event)
+        return {
+            call_id: event.campaign_id
+            for call_id, event in first.items()
+            if isinstance(event, CallQueued)
+        }
+
+    def _queue_call(self, c: _Campaign, applied: list[tuple[Event, int]], call_id: str) -> None:
+        mine = [
+            (event, ts)
+            for event, ts in applied
+            if not isinstance(event, AgentStateChanged | AgentDisposition)
+            and event.call_id == call_id
+        ]
+        queued_at = mine[0][1]
+        q = c.inbound = c.inbound or {
+            "queued": 0,
+            "answered": 0,
+            "abandoned": 0,
+            "abandoned_short": 0,
+            "answered_within_sl": 0,
+            "wait_ms": 0,
+        }
+        q["queued"] += 1
+        outcome = next(
+            (
+                (event, ts)
+                for event, ts in mine[1:]
+                if isinstance(event, CallConnected | CallAbandoned | CallEnded)
+            ),
+            None,
+        )
+        if outcome is None:
+            return
+        event, ts = outcome
+        wait = ts - queued_at
+        if isinstance(event, CallConnected):
+            q["answered"] += 1
+            q["wait_ms"] += wait
+            q["answered_within_sl"] += wait <= self.p.service_level_ms
+        elif wait < self.p.short_abandon_ms:
+            q["abandoned_short"] += 1
+        else:
+            q["abandoned"] += 1
 
     @staticmethod
     def _campaign(c: _Campaign) -> dict[str, Any]:
@@ -383,7 +446,7 @@ class Reference:
         def ratio(a: float, b: float) -> float | None:
             return a / b if b else None
 
-        return {
+        result = {
             "dialed": n["dialed"],
             "answered_human": n["answered_human"],
             "answered_machine": n["answered_machine"],
@@ -403,3 +466,18 @@ class Reference:
                 for date, (a, b) in c.days.items()
             },
         }
+        if c.inbound is not None:
+            q = c.inbound
+            counted = q["answered"] + q["abandoned"]
+            result["inbound"] = {
+                "queued": q["queued"],
+                "answered": q["answered"],
+                "abandoned": q["abandoned"],
+                "abandoned_short": q["abandoned_short"],
+                "answered_within_sl": q["answered_within_sl"],
+                "answered_wait_seconds": q["wait_ms"] / 1000,
+                "asa_seconds": ratio(q["wait_ms"] / 1000, q["answered"]),
+                "service_level_ratio": ratio(q["answered_within_sl"], counted),
+                "queue_abandon_ratio": ratio(q["abandoned"], counted),
+            }
+        return result

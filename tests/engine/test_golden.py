@@ -1,4 +1,4 @@
-"""Golden reports: every example floor in shared/scenarios gives its expected report."""
+"""Golden reports: every example floor gives its expected report."""
 
 from __future__ import annotations
 
@@ -10,36 +10,21 @@ import pytest
 from streams.analyze import analyze
 from streams.logfile import open_log
 from tests.engine.builders import first_difference
-
-SCENARIOS = Path(__file__).resolve().parents[3] / "shared" / "scenarios"
-LOG_SUFFIXES = (".jsonl", ".jsonl.gz")
+from tests.scenarios import expected_report_path, scenario_logs, scenario_name
 
 
-def _scenario_logs() -> list[Path]:
-    if not SCENARIOS.is_dir():
-        return []
-    return sorted(p for p in SCENARIOS.iterdir() if p.name.endswith(LOG_SUFFIXES))
+def test_every_log_has_its_report() -> None:
+    for log in scenario_logs():
+        assert expected_report_path(log).is_file(), f"{log.name} has no expected report"
 
 
-def _name(log: Path) -> str:
-    for suffix in LOG_SUFFIXES[::-1]:
-        if log.name.endswith(suffix):
-            return log.name[: -len(suffix)]
-    raise AssertionError(log)
+def test_revision_1_1_is_among_them() -> None:
+    assert "inbound" in {scenario_name(log) for log in scenario_logs()}
 
 
-def test_scenarios_are_present() -> None:
-    assert SCENARIOS.is_dir(), f"shared scenarios not found at {SCENARIOS}"
-    logs = _scenario_logs()
-    assert logs, f"no scenario logs (*.jsonl, *.jsonl.gz) in {SCENARIOS}"
-    for log in logs:
-        expected = SCENARIOS / f"{_name(log)}.report.json"
-        assert expected.is_file(), f"{log.name} has no expected report {expected.name}"
-
-
-@pytest.mark.parametrize("log", _scenario_logs(), ids=_name)
+@pytest.mark.parametrize("log", scenario_logs(), ids=scenario_name)
 def test_scenario_report(log: Path) -> None:
-    expected = json.loads((SCENARIOS / f"{_name(log)}.report.json").read_text(encoding="utf-8"))
+    expected = json.loads(expected_report_path(log).read_text(encoding="utf-8"))
     with open_log(str(log)) as lines:
         actual = analyze(lines)
     difference = first_difference(actual, expected)
