@@ -1,4 +1,4 @@
-"""The event types of contract v1, revision 1.1 (events.md): frozen, slotted, validated on decode."""
+"""The event types of contract v1 revision 1.1 (events.md): frozen, slotted, validated on decode."""
 
 from __future__ import annotations
 

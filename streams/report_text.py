@@ -27,6 +27,25 @@ def render_text(report: dict[str, Any]) -> str:
             [_campaign_row(name, c) for name, c in campaigns.items()],
         )
         lines.append("")
+    queues = {name: c["inbound"] for name, c in campaigns.items() if "inbound" in c}
+    if queues:
+        lines.append(
+            "Queues (people who called in; service level: the share answered within 20 s,"
+            " leaving out those who hung up within seconds)"
+        )
+        header = [
+            "queue",
+            "callers",
+            "answered",
+            "average wait",
+            "service level",
+            "left unanswered",
+        ]
+        lines += _table(
+            header,
+            [_queue_row(name, q) for name, q in queues.items()],
+        )
+        lines.append("")
     teams = report["teams"]
     if teams:
         lines.append("Teams")
@@ -78,6 +97,21 @@ def _campaign_row(name: str, c: dict[str, Any]) -> list[str]:
         _percent(ratio),
         mark,
         talk,
+    ]
+
+
+def _queue_row(name: str, q: dict[str, Any]) -> list[str]:
+    asa = q["asa_seconds"]
+    hung_up = f"{q['abandoned']:,}"
+    if q["abandoned_short"]:
+        hung_up += f" (+{q['abandoned_short']:,} within seconds)"
+    return [
+        name,
+        f"{q['queued']:,}",
+        f"{q['answered']:,}",
+        "-" if asa is None else _duration(asa),
+        _percent(q["service_level_ratio"]),
+        hung_up,
     ]
 
 

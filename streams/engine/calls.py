@@ -68,8 +68,9 @@ class CampaignTrack(msgspec.Struct):
     next_sweep: int = 0
     """Campaign time of the next sweep for quiet calls."""
     ticked: int = 0
-    """How far live ticks have moved the campaign's time past `clock` (the oldest wait of its
-    queue grows between events); 0 for none. Never written: a tick decides nothing."""
+    """How far live ticks have moved the campaign's time past `clock`, so that the oldest wait of
+    its queue grows between events; 0 for none. A tick alone decides nothing, so it is written
+    only with the campaign's next change."""
 
     @property
     def now(self) -> int:

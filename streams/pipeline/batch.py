@@ -164,19 +164,19 @@ class Pipeline:
         floor.effects.clear()
         return effects
 
-    def tick(self, partitions: set[int], now_ms: int) -> Effects:
-        """Let time pass for the agents of the live ones among these `dialer.agent-events`
-        partitions.
+    def tick(self, owned: set[tuple[str, int]], now_ms: int) -> Effects:
+        """Let time pass for the entities of the live ones among these (topic, partition)s.
 
         Time-driven check-ins (a long stretch opens at 90 minutes) would otherwise wait for the
-        agent's next event. Only a live partition ticks, and only up to a little behind the wall
-        clock, so replayed or old events are never judged by wall time.
+        agent's next event, and a queue's oldest wait would stand still between calls. Only a
+        live partition ticks, and only up to a little behind the wall clock, so replayed or old
+        events are never judged by wall time.
         """
         effects = Effects()
         live = {
-            p
-            for p in partitions
-            if now_ms - self._partition(partition_key(AGENT_EVENTS, p)).latest_ts <= LIVE_WITHIN_MS
+            (topic, p)
+            for topic, p in owned
+            if now_ms - self._partition(partition_key(topic, p)).latest_ts <= LIVE_WITHIN_MS
         }
         if not live:
             return effects
@@ -184,7 +184,7 @@ class Pipeline:
         floor = self.floor
         self._load_all()
         for agent_id, entry in list(self._agent_entries.items()):
-            if entry.partition not in live or entry.track.clock >= target:
+            if (AGENT_EVENTS, entry.partition) not in live or entry.track.clock >= target:
                 continue
             floor.tick(agent_id, target)
             if floor.effects:
@@ -192,6 +192,10 @@ class Pipeline:
                 self._changed_agents[agent_id] = entry
                 effects.checkins += floor.effects
                 floor.effects.clear()
+        for campaign_id, campaign in self._campaign_entries.items():
+            queue = campaign.track.totals.queue
+            if queue is not None and queue.waiting and (CALL_EVENTS, campaign.partition) in live:
+                floor.tick_campaign(campaign_id, target)
         return effects
 
     def flush(self) -> Writes:

@@ -26,6 +26,7 @@ from streams.engine.totals import (
     BREAK_BOUNDS_S,
     CHECKIN_KINDS,
     DISPOSITION_CLASSES,
+    QUEUE_WAIT_BOUNDS_S,
     TALK_BOUNDS_S,
     WAIT_BOUNDS_S,
     WORK_STATES,
@@ -61,6 +62,7 @@ class FloorCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         snapshot = self.read()
         yield from campaign_metrics(snapshot.campaigns)
+        yield from queue_metrics(snapshot.campaigns)
         yield from agent_metrics(snapshot.agents)
         yield from pipeline_metrics(snapshot)
 
@@ -91,7 +93,9 @@ def campaign_metrics(entries: Iterable[tuple[str, Entry[CampaignTrack]]]) -> Ite
         PREFIX + "call_talk_seconds", "Talk time of connected calls that ended.", labels=c
     )
     active = GaugeMetricFamily(
-        PREFIX + "calls_active", "Calls now dialing, waiting or talking.", labels=[*c, "phase"]
+        PREFIX + "calls_active",
+        "Dialer calls now dialing or waiting for an agent, and calls now talking.",
+        labels=[*c, "phase"],
     )
     ratio = GaugeMetricFamily(
         PREFIX + "campaign_abandon_ratio",
@@ -118,6 +122,51 @@ def campaign_metrics(entries: Iterable[tuple[str, Entry[CampaignTrack]]]) -> Ite
             if humans:
                 ratio.add_metric([name, window], sum(b.abandoned for b in recent) / humans)
     yield from (dialed, answered, unanswered, dropped, connected, abandoned, talk, active, ratio)
+
+
+def queue_metrics(entries: Iterable[tuple[str, Entry[CampaignTrack]]]) -> Iterator[Metric]:
+    """Inbound queues (revision 1.1), for the campaigns that have had an inbound call. Every
+    number is the queue's and its callers': none is a person's."""
+    c = ["campaign"]
+    queued = CounterMetricFamily(
+        PREFIX + "queue_calls_queued", "Callers who entered the queue.", labels=c
+    )
+    outcomes = CounterMetricFamily(
+        PREFIX + "queue_calls",
+        "Queued calls with an outcome: answered, abandoned, or abandoned within seconds.",
+        labels=[*c, "outcome"],
+    )
+    wait = HistogramMetricFamily(
+        PREFIX + "queue_wait_seconds", "How long answered callers waited in the queue.", labels=c
+    )
+    within = CounterMetricFamily(
+        PREFIX + "queue_answered_within_sl",
+        "Queued calls answered within the service level (20 s unless configured).",
+        labels=c,
+    )
+    waiting = GaugeMetricFamily(
+        PREFIX + "queue_calls_waiting", "Callers waiting in the queue now.", labels=c
+    )
+    oldest = GaugeMetricFamily(
+        PREFIX + "queue_oldest_wait_seconds",
+        "How long the caller waiting longest has waited so far; 0 when nobody waits.",
+        labels=c,
+    )
+    for name, entry in sorted(entries, key=lambda pair: pair[0]):
+        track = entry.track
+        queue = track.totals.queue
+        if queue is None:
+            continue
+        queued.add_metric([name], queue.queued)
+        outcomes.add_metric([name, "answered"], queue.answered)
+        outcomes.add_metric([name, "abandoned"], queue.abandoned)
+        outcomes.add_metric([name, "abandoned_short"], queue.abandoned_short)
+        _add_histogram(wait, [name], queue.wait, QUEUE_WAIT_BOUNDS_S)
+        within.add_metric([name], queue.answered_within_sl)
+        waiting.add_metric([name], queue.waiting)
+        since = track.oldest_queued_ts()
+        oldest.add_metric([name], 0 if since is None else (track.now - since) / 1000)
+    yield from (queued, outcomes, wait, within, waiting, oldest)
 
 
 def agent_metrics(entries: Iterable[Entry[AgentTrack]]) -> Iterator[Metric]:

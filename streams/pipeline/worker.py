@@ -22,7 +22,7 @@ from streams.engine import DEFAULT_PARAMS, Params
 from streams.pipeline.batch import Effects, Pipeline, Record
 from streams.pipeline.metrics import EVENT_DELAY_BOUNDS_S, PREFIX, FloorCollector, Snapshot
 from streams.settings import Settings
-from streams.topics import AGENT_EVENTS, CHECKINS, DEAD_LETTER, DIALER_TOPICS
+from streams.topics import CHECKINS, DEAD_LETTER, DIALER_TOPICS
 from streams.topics_admin import ensure_topics
 
 APP_ID: Final = "floorpulse"
@@ -228,7 +228,7 @@ class Worker:
             self.pipeline.forget()
 
     async def _tick(self) -> None:
-        owned = {tp.partition for tp in self._actives() if tp.topic == AGENT_EVENTS}
+        owned = {(tp.topic, tp.partition) for tp in self._actives() if tp.topic in DIALER_TOPICS}
         if owned and not self._recovering:
             self._send(self.pipeline.tick(owned, now_ms=_now_ms()))
 

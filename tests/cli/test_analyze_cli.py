@@ -75,3 +75,21 @@ def test_text_report_marks_the_three_percent_line_and_speaks_of_care() -> None:
     assert "over 3%" in text
     assert "long stretches without a real break" in text
     assert "never faults" in text
+
+
+def test_text_report_has_a_queue_table_about_callers_only() -> None:
+    inbound = next(p for p in scenario_logs() if p.name.startswith("inbound"))
+    done = floorpulse("analyze", str(inbound), "--format", "text")
+    assert done.returncode == 0, done.stderr
+    text = done.stdout.decode()
+    queues = text[text.index("Queues") : text.index("Teams")]
+    rows = {line.split()[0]: line.split()[1:] for line in queues.splitlines()[2:] if line.strip()}
+    # camp-help: 82 callers, 28 answered, an average wait of 19 s, 27.4% within 20 s, 34 left
+    # (and 16 within seconds); camp-a has queue events only on outbound calls: no row.
+    assert rows["camp-help"][:5] == ["82", "28", "19s", "27.4%", "34"]
+    assert set(rows) == {"camp-c", "camp-help"}
+    for word in ("agent", "person", "people by"):
+        assert word not in queues.lower().replace("people who called in", "")
+
+    shift = next(p for p in scenario_logs() if p.name.startswith("shift"))
+    assert "Queues" not in floorpulse("analyze", str(shift), "--format", "text").stdout.decode()

@@ -252,6 +252,16 @@ def as_report(samples: Samples) -> dict[str, Any]:
             "talked": total("floorpulse_call_talk_seconds_count", **c),
             "talk_seconds": total("floorpulse_call_talk_seconds_sum", **c),
         }
+        if campaign in samples.label_values("floorpulse_queue_calls_queued_total", "campaign"):
+            campaigns[campaign]["inbound"] = {
+                "queued": total("floorpulse_queue_calls_queued_total", **c),
+                **{
+                    outcome: total("floorpulse_queue_calls_total", outcome=outcome, **c)
+                    for outcome in ("answered", "abandoned", "abandoned_short")
+                },
+                "answered_within_sl": total("floorpulse_queue_answered_within_sl_total", **c),
+                "answered_wait_seconds": total("floorpulse_queue_wait_seconds_sum", **c),
+            }
     teams: dict[str, Any] = {}
     for team in samples.label_values("floorpulse_dispositions_total", "team"):
         t = {"team": team}
@@ -291,10 +301,14 @@ def report_subset(report: dict[str, Any]) -> dict[str, Any]:
     """The parts of an offline report that the metrics carry."""
     campaign_keys = as_report_keys()["campaign"]
     team_keys = as_report_keys()["team"]
+    inbound_keys = as_report_keys()["inbound"]
+    campaigns = {}
+    for name, c in report["campaigns"].items():
+        campaigns[name] = {k: c[k] for k in campaign_keys}
+        if "inbound" in c:
+            campaigns[name]["inbound"] = {k: c["inbound"][k] for k in inbound_keys}
     return {
-        "campaigns": {
-            name: {k: c[k] for k in campaign_keys} for name, c in report["campaigns"].items()
-        },
+        "campaigns": campaigns,
         "teams": {name: {k: t[k] for k in team_keys} for name, t in report["teams"].items()},
     }
 
@@ -307,6 +321,10 @@ def as_report_keys() -> dict[str, tuple[str, ...]]:
             "talked", "talk_seconds",
         ),
         "team": ("state_seconds", "breaks", "dispositions", "checkins"),
+        "inbound": (
+            "queued", "answered", "abandoned", "abandoned_short", "answered_within_sl",
+            "answered_wait_seconds",
+        ),
     }  # fmt: skip
 
 

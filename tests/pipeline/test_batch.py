@@ -208,20 +208,20 @@ def test_a_live_partition_ticks_into_a_long_stretch() -> None:
     floor.pipeline.apply([agent_state("a2", now - 10_000, "ready", 1)], now_ms=now)
     assert floor.samples().total("floorpulse_checkins_opened_total") == 0
 
-    effects = floor.pipeline.tick({0}, now_ms=now)
+    effects = floor.pipeline.tick({(AGENT_EVENTS, 0)}, now_ms=now)
 
     assert [(c.agent_id, c.kind, c.opened_ts) for c in effects.checkins] == [
         ("a1", "long_stretch", start + 90 * 60_000)
     ]
     assert floor.samples().total("floorpulse_checkins_opened_total", kind="long_stretch") == 1
-    assert floor.pipeline.tick({0}, now_ms=now).checkins == []  # decided once
+    assert floor.pipeline.tick({(AGENT_EVENTS, 0)}, now_ms=now).checkins == []  # decided once
 
 
 def test_an_old_partition_never_ticks_by_wall_time() -> None:
     floor = Floor()
     floor.pipeline.apply([agent_state("a1", 1_000_000_000_000, "ready", 0)], now_ms=0)
     floor.flush()
-    effects = floor.pipeline.tick({0}, now_ms=1_800_000_000_000)
+    effects = floor.pipeline.tick({(AGENT_EVENTS, 0)}, now_ms=1_800_000_000_000)
     assert effects.checkins == []
     assert floor.pipeline.flush().agents == {}
     assert floor.samples().total("floorpulse_checkins_opened_total") == 0
@@ -240,3 +240,47 @@ def test_calls_count_on_their_own_topic() -> None:
     assert samples.total("floorpulse_calls_dialed_total", campaign="C1") == 1
     assert samples.total("floorpulse_events_total", topic=CALL_EVENTS, type="call.dialed") == 1
     assert samples.total("floorpulse_events_duplicate_total") == 0
+
+
+def call_event(kind: str, call: str, ts: int, n: int, **fields: str) -> Record:
+    event = {
+        "v": 1, "type": kind, "event_id": f"q{n}", "ts": ts, "source": "s",
+        "call_id": call, "campaign_id": "Q1", **fields,
+    }  # fmt: skip
+    return Record(CALL_EVENTS, 2, n, b"Q1", json.dumps(event).encode())
+
+
+def queue_gauges(floor: Floor) -> tuple[float, float]:
+    registry = CollectorRegistry()
+    snapshot = floor.pipeline.snapshot({(CALL_EVENTS, 2)})
+    registry.register(FloorCollector(lambda: snapshot))
+    samples = Samples.parse(generate_latest(registry).decode())
+    return (
+        samples.total("floorpulse_queue_calls_waiting", campaign="Q1"),
+        samples.total("floorpulse_queue_oldest_wait_seconds", campaign="Q1"),
+    )
+
+
+def test_the_oldest_wait_moves_with_live_ticks_and_never_by_wall_time_in_a_replay() -> None:
+    now = 1_800_000_000_000
+    floor = Floor()
+    floor.pipeline.apply(
+        [
+            call_event("call.queued", "c1", now - 50_000, 0),
+            call_event("call.queued", "c2", now - 20_000, 1),
+            call_event("call.queued", "c3", now - 15_000, 2),
+            call_event("call.connected", "c3", now - 10_000, 3, agent_id="a1", team_id="T1"),
+        ],
+        now_ms=now,
+    )
+    assert queue_gauges(floor) == (2, 40.0)  # at the campaign's clock, its latest event
+    floor.pipeline.tick({(CALL_EVENTS, 2)}, now_ms=now + 30_000)
+    assert queue_gauges(floor) == (2, 75.0)  # ticked to 5 s behind the wall clock
+    floor.pipeline.apply([call_event("call.abandoned", "c1", now + 26_000, 4)], now_ms=now)
+    assert queue_gauges(floor) == (1, 46.0)  # c2's wait at the abandon's time
+
+    replayed = Floor()
+    old = 1_000_000_000_000
+    replayed.pipeline.apply([call_event("call.queued", "c1", old, 0)], now_ms=now)
+    replayed.pipeline.tick({(CALL_EVENTS, 2)}, now_ms=now)
+    assert queue_gauges(replayed) == (1, 0.0)
