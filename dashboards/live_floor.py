@@ -1,4 +1,5 @@
-"""Live floor, for operations: who is free, how the dialers pace, and the 3% abandon line."""
+"""Live floor, for operations: who is free, how the dialers pace, the 3% abandon line, and the
+callers waiting in the inbound queues."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ def dashboard() -> Dashboard:
     return Dashboard(
         uid=UID,
         title="floorpulse: live floor",
-        description="The floor now: people by state, the dialers' pace and abandoned calls.",
+        description=(
+            "The floor now: people by state, the dialers' pace, abandoned calls and the callers "
+            "waiting in the inbound queues."
+        ),
         tags=("floorpulse", "operations"),
         panels=(
             Panel(
@@ -180,8 +184,95 @@ def dashboard() -> Dashboard:
                 ),
                 unit="s",
             ),
+            *queue_panels(),
         ),
     )
+
+
+def queue_panels() -> tuple[Panel, ...]:
+    """The inbound queues, per campaign: callers waiting now, the longest wait, service level,
+    average speed of answer and callers who hung up while waiting. All about the queue, never
+    about the person who answers."""
+    sl_s = recorded.SERVICE_LEVEL_S
+    return (
+        Panel(
+            title="Callers waiting now",
+            description=(
+                "Callers in each inbound queue waiting for someone free right now. Each of them "
+                "is a person listening to hold music."
+            ),
+            queries=(
+                Query(
+                    total(by_campaign("floorpulse_queue_calls_waiting"), "campaign"), "{{campaign}}"
+                ),
+            ),
+            kind="stat",
+            width=6,
+        ),
+        Panel(
+            title="Longest wait now",
+            description=(
+                "How long the caller who has waited longest in each queue has been waiting. "
+                f"Past {sl_s} seconds the queue is behind its service level; 0 when nobody waits."
+            ),
+            queries=(
+                Query(
+                    f"max by (campaign) ({by_campaign('floorpulse_queue_oldest_wait_seconds')})",
+                    "{{campaign}}",
+                ),
+            ),
+            kind="stat",
+            unit="s",
+            marks=(Mark(sl_s, "orange"),),
+            width=6,
+        ),
+        Panel(
+            title="Service level, 15 minutes",
+            description=(
+                f"Share of callers answered within {sl_s} seconds, over the last 15 minutes "
+                "(callers who hung up within 5 seconds left out). The line is 80%: under it for "
+                "a quarter of an hour, callers are waiting long and more people on the phones "
+                "would help. Never a reason to rush the calls on the line."
+            ),
+            queries=(Query(by_campaign(recorded.QUEUE_SERVICE_LEVEL), "{{campaign}}"),),
+            unit="percentunit",
+            min=0,
+            max=1,
+            marks=(Mark(recorded.SERVICE_LEVEL_LINE, "green"),),
+        ),
+        Panel(
+            title="Average speed of answer, 15 minutes",
+            description=(
+                "How long the callers answered in the last 15 minutes waited, on average, "
+                f"before someone took their call. The line is the service level's {sl_s} seconds."
+            ),
+            queries=(Query(by_campaign(recorded.QUEUE_ANSWER_SPEED), "{{campaign}}"),),
+            unit="s",
+            min=0,
+            marks=(Mark(sl_s, "orange"),),
+        ),
+        Panel(
+            title="Callers who hung up while waiting, 15 minutes",
+            description=(
+                "Callers who hung up (or whose call ended) before anyone answered, in the last "
+                "15 minutes: after waiting 5 seconds or more, and within 5 seconds (callers who "
+                "hung up at once, left out of the service level)."
+            ),
+            queries=(
+                Query(_queue_outcomes('outcome="abandoned"'), "{{campaign}} after 5 s or more"),
+                Query(
+                    _queue_outcomes('outcome="abandoned_short"'),
+                    "{{campaign}} within 5 s",
+                ),
+            ),
+            min=0,
+        ),
+    )
+
+
+def _queue_outcomes(*matchers: str) -> str:
+    calls = by_campaign("floorpulse_queue_calls_total", *matchers)
+    return total(f"increase({calls}[15m])", "campaign")
 
 
 def _waits(part: str) -> str:

@@ -17,6 +17,9 @@ CAMPAIGN: Final = 'campaign=~"$campaign"'
 TEAM: Final = 'team=~"$team"'
 ALL: Final = ".*"
 """What a variable stands for when "All" is chosen, so that `=~` matches every value."""
+CAMPAIGNS: Final = '{__name__=~"floorpulse_calls_dialed_total|floorpulse_queue_calls_queued_total"}'
+"""The series whose `campaign` values the campaign variable offers: campaigns that dial out and
+campaigns with an inbound queue (an inbound-only queue dials nothing)."""
 
 
 def select(metric: str, *matchers: str) -> str:
@@ -70,7 +73,7 @@ def variables() -> list[dict[str, Any]]:
             "refresh": 1,
             "options": [],
         },
-        _variable("campaign", "Campaign", "label_values(floorpulse_calls_dialed_total, campaign)"),
+        _variable("campaign", "Campaign", f"label_values({CAMPAIGNS}, campaign)"),
         _variable("team", "Team", f"label_values({select('floorpulse_agents', CAMPAIGN)}, team)"),
     ]
 

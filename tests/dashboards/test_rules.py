@@ -51,6 +51,7 @@ def test_the_alerts_the_issue_asks_for_exist() -> None:
         "CampaignAbandonSpike",
         "TeamBreakSuggested",
         "TeamOccupancyHigh",
+        "QueueServiceLevelLow",
         "PipelineFallingBehind",
         "DeadLettersRising",
         "WorkerDown",

@@ -28,7 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from dashboards.build import PanelQuery, all_queries
 from dashboards.pipeline import LAG
-from dashboards.selectors import ALL
+from dashboards.selectors import ALL, CAMPAIGNS
 from streams.localkafka import free_ports
 from streams.topics import DIALER_TOPICS
 from tests.dashboards import rules
@@ -155,7 +155,7 @@ def variables(server: Prometheus) -> dict[str, tuple[str, str]]:
     return {
         "All": (ALL, ALL),
         "each value chosen": (
-            every("campaign", "floorpulse_calls_dialed_total"),
+            every("campaign", CAMPAIGNS),
             every("team", "floorpulse_agents"),
         ),
     }
@@ -231,8 +231,13 @@ def test_the_project_rules_load_and_evaluate_without_error(floor: Floor) -> None
 
 def test_the_floor_ends_in_a_state_every_panel_can_show(floor: Floor) -> None:
     # What the simulated floor must hold now for the panels to have data: teams of at least
-    # five people present (every team panel), and someone paused (floorpulse_agents_paused has
-    # a series only for a team and reason with people paused now).
+    # five people present (every team panel), someone paused (floorpulse_agents_paused has
+    # a series only for a team and reason with people paused now), and an inbound queue (the
+    # simulator's last campaign is blended) with answered callers (service level, speed of
+    # answer); a queue's worker exports every outcome, hung up or not.
     present = floor.prometheus.by("team", "sum by (team) (floorpulse_agents)")
     assert len(present) == TEAMS and min(present.values()) >= 5, present
     assert floor.prometheus.value('sum(floorpulse_agents{state="paused"})'), "nobody is paused"
+    outcomes = floor.prometheus.by("outcome", "sum by (outcome) (floorpulse_queue_calls_total)")
+    assert set(outcomes) == {"answered", "abandoned", "abandoned_short"}, outcomes
+    assert outcomes["answered"], outcomes
