@@ -1,4 +1,9 @@
-"""The predictive dialer of one campaign: how many lines to ring, and who takes an answered call."""
+"""The predictive dialer of one campaign: how many lines to ring, and who takes an answered call.
+
+A campaign with an inbound queue (producers.inbound) keeps its dialer: a blended campaign's dials
+for the agents left once the queue's callers, waiting and expected, have theirs (as blending
+dialers hold agents back for inbound); an inbound-only campaign's never dials.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +17,12 @@ from producers.floor import MINUTE, SECOND
 
 if TYPE_CHECKING:
     from producers.floor import Agent
+    from producers.inbound import InboundQueue
 
 HUMAN: Final = "human"
 MACHINE: Final = "machine"
+INBOUND: Final = "inbound"
+"""The `ring` of a call that rang in: a caller in the campaign's queue, not a dialed line."""
 
 ABANDON_AFTER_MS: Final = 2_000
 """A person who hears silence for longer than this after answering counts as abandoned."""
@@ -48,10 +56,12 @@ WAITING: Final = 1
 BRIDGING: Final = 2
 CONNECTED: Final = 3
 DONE: Final = 4
+QUEUED: Final = 5
+"""An inbound caller waiting in the campaign's queue."""
 
 
 class Call:
-    """One dialed line, from dialing to hang-up."""
+    """One dialed line, from dialing to hang-up, or one inbound caller, from the queue on."""
 
     __slots__ = ("agent", "answered_at", "call_id", "code", "dialer", "ring", "status")
 
@@ -76,6 +86,7 @@ class CampaignDialer:
         "campaign_id",
         "hold_ms",
         "idle",
+        "queue",
         "ratio",
         "review_at",
         "ringing",
@@ -103,9 +114,13 @@ class CampaignDialer:
         self.answered = 0
         self.abandoned = 0
         self.review_at = start_ms + REVIEW_EVERY_MS
+        self.queue: InboundQueue | None = None
+        """The campaign's inbound queue, if it has one: its callers come before new dials."""
 
-    def lines_to_dial(self) -> int:
+    def lines_to_dial(self, now: int) -> int:
         expected_free = len(self.idle) + 0.5 * self.wrapping
+        if self.queue is not None:
+            expected_free -= self.queue.reserve(now)
         return max(0, int(expected_free * self.ratio + 0.5) - self.ringing)
 
     def ring(self, draw: float) -> Ring:

@@ -14,12 +14,14 @@ from streams.events import (
     AgentState,
     AgentStateChanged,
     AnsweredBy,
+    CallAbandoned,
     CallAnswered,
     CallConnected,
     CallDialed,
     CallDropped,
     CallEnded,
     CallEvent,
+    CallQueued,
     CallUnanswered,
     Event,
 )
@@ -110,6 +112,12 @@ class Emitter:
 
     def ended(self, t: int, call: Call, disposition: str | msgspec.UnsetType = UNSET) -> None:
         self._call(CallEnded, t, call, disposition=disposition)
+
+    def queued(self, t: int, call: Call) -> None:
+        self._call(CallQueued, t, call)
+
+    def abandoned(self, t: int, call: Call) -> None:
+        self._call(CallAbandoned, t, call)
 
     def _call(self, kind: type[CallEvent], t: int, call: Call, **fields: Any) -> None:
         self.out.append(

@@ -23,6 +23,9 @@ DEFAULT_START_MS: Final = 1_767_600_000_000
 SITES: Final = ("site-north", "site-south")
 MAX_SOURCE: Final = 64
 """Leaves room in the 128 characters of an event or call id for the run tag and a counter."""
+MAX_INBOUND_RATE: Final = 100_000
+UNDERSTAFFED_FROM: Final = 2 * HOUR
+"""When the understaffed queue's training session starts, after the start of each day."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +40,16 @@ class FloorConfig:
     source: str = "sim"
     tired_teams: frozenset[int] = field(default_factory=frozenset)
     """Team numbers (1-based) whose breaks are being skipped, so that check-ins have work to do."""
+    blended: frozenset[int] | None = None
+    """Campaign numbers whose people answer the campaign's inbound queue between dialer calls.
+    None: the last campaign, unless `inbound_only` names any; an empty set for none."""
+    inbound_only: frozenset[int] = field(default_factory=frozenset)
+    """Campaign numbers with no dialer: their people only answer the campaign's inbound queue."""
+    inbound_rate: float | None = None
+    """Callers an hour into each queue in the busiest hour of the day; None: sized to its people."""
+    understaffed: int | None = None
+    """A queue's campaign number: each day, most of its people are in a training session for an
+    hour (UNDERSTAFFED_FROM to UNDERSTAFFED_FROM + 1 h after the start)."""
 
     def __post_init__(self) -> None:
         if self.agents < 1:
@@ -60,6 +73,51 @@ class FloorConfig:
         outside = sorted(n for n in self.tired_teams if not 1 <= n <= self.teams)
         if outside:
             raise ValueError(f"--tired-team {outside[0]} is not one of the {self.teams} teams")
+        self._check_queues()
+
+    def _check_queues(self) -> None:
+        given = (("--blended", self.blended or frozenset()), ("--inbound-only", self.inbound_only))
+        for option, numbers in given:
+            outside = sorted(n for n in numbers if not 1 <= n <= self.campaigns)
+            if outside:
+                raise ValueError(
+                    f"{option} {campaign_id(outside[0])} is not one of the "
+                    f"{self.campaigns} campaigns"
+                )
+        both = sorted(self.inbound_only & (self.blended or frozenset()))
+        if both:
+            raise ValueError(
+                f"{campaign_id(both[0])} is given to both --blended and --inbound-only: choose one"
+            )
+        queues = self.queues()
+        if self.inbound_rate is not None:
+            if not 0 < self.inbound_rate <= MAX_INBOUND_RATE:
+                raise ValueError(
+                    f"--inbound-rate must be above 0 and at most {MAX_INBOUND_RATE:,} callers an "
+                    f"hour, got {self.inbound_rate:g}"
+                )
+            if not queues:
+                raise ValueError("--inbound-rate needs a queue: give --blended or --inbound-only")
+        if self.understaffed is not None:
+            if self.understaffed not in queues:
+                raise ValueError(
+                    "--preset understaffed-queue needs an inbound queue: give --blended or "
+                    "--inbound-only, or leave out --outbound-only"
+                )
+            if self.duration_ms <= UNDERSTAFFED_FROM:
+                raise ValueError(
+                    f"--preset understaffed-queue needs a --duration over "
+                    f"{UNDERSTAFFED_FROM // HOUR}h: the understaffed hour starts then"
+                )
+
+    def queues(self) -> dict[int, bool]:
+        """The campaigns (numbers) that have an inbound queue, each with whether it also dials."""
+        blended = self.blended
+        if blended is None:
+            blended = frozenset() if self.inbound_only else frozenset({self.campaigns})
+        modes = dict.fromkeys(sorted(blended), True)
+        modes.update(dict.fromkeys(sorted(self.inbound_only), False))
+        return dict(sorted(modes.items()))
 
 
 def team_id(number: int) -> str:
@@ -99,6 +157,9 @@ class Pause(NamedTuple):
     reason: str | None
     """The canonical pause code, or None for a short logout (a desktop that lost its session)."""
     length: int
+    until: int | None = None
+    """For a session held at a set time, not planned from login: its end (event time), which
+    sets the length instead; a session that is over by the time the person is free is skipped."""
 
 
 class Shift(NamedTuple):

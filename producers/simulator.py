@@ -3,6 +3,10 @@
 Every action runs at its own time and emits events only at that time, so the events come out with
 `ts` non-decreasing overall. All randomness comes from the one `random.Random` passed in: the same
 seed and config give the same events.
+
+Campaigns with an inbound queue (producers.inbound) also take callers: `call.queued`, then
+`call.connected` to the agent who takes them and talk as for a dialed call, or `call.abandoned`
+(sometimes only `call.ended`) when their patience runs out. A dialer never sends an event for them.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from producers.dialer import (
     CONNECTED,
     DONE,
     HUMAN,
+    INBOUND,
     MACHINE,
+    QUEUED,
     WAITING,
     Call,
     CampaignDialer,
@@ -27,18 +33,28 @@ from producers.dialer import (
 from producers.emit import UNSET, Emitter, run_tag
 from producers.floor import (
     DAY,
+    HOUR,
     IDLE,
     MINUTE,
     OUT,
     PAUSED,
     RESERVED,
     TALKING,
+    UNDERSTAFFED_FROM,
     WRAPPING,
     Agent,
     FloorConfig,
     Pause,
     build_teams,
+    campaign_id,
     plan_shift,
+)
+from producers.inbound import (
+    ENDED_WHILE_WAITING,
+    MAX_WAIT_MS,
+    PICK_UP_MS,
+    InboundQueue,
+    default_rate,
 )
 from producers.spelling import Speller
 from producers.talk import Conversations
@@ -50,6 +66,8 @@ SLOW_BRIDGE: Final = 0.006
 """Share of answered calls the dialer is slow to bridge although an agent is free."""
 ENDED_WITHOUT_DISPOSITION: Final = 0.12
 """Share of connected calls whose `call.ended` leaves out the (optional) disposition."""
+IN_TRAINING: Final = 0.8
+"""Share of an understaffed queue's people in the training session (one person at least stays)."""
 
 _T = TypeVar("_T")
 _Action = Callable[[int, object], None]
@@ -76,14 +94,27 @@ class Simulation:
 
         start = config.start_ms
         teams = build_teams(config, rng)
+        queues = {campaign_id(n): blended for n, blended in config.queues().items()}
         dialers = {t.campaign_id: CampaignDialer(t.campaign_id, rng, start) for t in teams}
         for dialer in dialers.values():
-            self._at(start + self._randint(0, 1_000), self._tick, dialer)
+            if queues.get(dialer.campaign_id, True):
+                self._at(start + self._randint(0, 1_000), self._tick, dialer)
+        people: dict[str, list[Agent]] = {c: [] for c in dialers}
         for n in range(config.agents):
             team = teams[n % len(teams)]
             agent = Agent(f"agent-{n + 1:04d}", team, dialers[team.campaign_id])
+            people[team.campaign_id].append(agent)
             late = self._randint(10, 40) * MINUTE if self._random() < 0.1 else 0
             self._at(start + self._randint(0, 10 * MINUTE) + late, self._login, agent)
+        understaffed = None if config.understaffed is None else campaign_id(config.understaffed)
+        for campaign, blended in queues.items():
+            rate = config.inbound_rate
+            if rate is None:
+                rate = default_rate(len(people[campaign]), blended)
+            queue = InboundQueue(dialers[campaign], people[campaign], rate, rng, start)
+            self._at(queue.next_arrival(), self._ring_in, queue)
+            if campaign == understaffed:
+                self._at(start + UNDERSTAFFED_FROM, self._training, queue)
 
     def __iter__(self) -> Iterator[Event]:
         heap, out, end, pop = self._heap, self._emit.out, self._end, heapq.heappop
@@ -103,7 +134,7 @@ class Simulation:
     def _tick(self, t: int, dialer: CampaignDialer) -> None:
         if t >= dialer.review_at:
             dialer.review(t)
-        for _ in range(dialer.lines_to_dial()):
+        for _ in range(dialer.lines_to_dial(t)):
             ring = dialer.ring(self._random())
             call = Call(self._emit.call_id(), dialer, ring.code)
             self._emit.dialed(t, call)
@@ -164,17 +195,71 @@ class Simulation:
     def _connect(self, t: int, call: Call) -> None:
         agent = call.agent
         assert agent is not None
-        if t - call.answered_at > ABANDON_AFTER_MS:
+        inbound = call.ring == INBOUND
+        if not inbound and t - call.answered_at > ABANDON_AFTER_MS:
             call.dialer.abandoned += 1
         call.status = CONNECTED
         self._emit.connected(t, call, agent)
         agent.phase = TALKING
         self._emit.state(t, agent, AgentState.ON_CALL, call_id=call.call_id)
-        agent.rough = self._talk.rough_patch(agent.rough)
-        talk = self._talk.next(agent.rough)
+        if inbound:
+            talk = self._talk.inbound()
+        else:
+            agent.rough = self._talk.rough_patch(agent.rough)
+            talk = self._talk.next(agent.rough)
         call.code = self._speller.say(talk.code)
         self._at(t + talk.talk_ms, self._hang_up, call)
         self._at(t + talk.talk_ms + talk.wrap_ms, self._wrapped_up, call)
+
+    # The inbound queue's side.
+
+    def _ring_in(self, t: int, queue: InboundQueue) -> None:
+        self._at(queue.next_arrival(), self._ring_in, queue)
+        dialer = queue.dialer
+        call = Call(self._emit.call_id(), dialer, INBOUND)
+        self._emit.queued(t, call)
+        if dialer.idle:
+            self._bridge(t + self._randint(*PICK_UP_MS), call, dialer.idle.popleft())
+            return
+        queue.join(call)
+        patience = queue.patience()
+        gives_up = self._time_out if patience >= MAX_WAIT_MS else self._give_up
+        self._at(t + patience, gives_up, call)
+
+    def _give_up(self, t: int, call: Call) -> None:
+        """The caller's patience ran out: they hang up."""
+        if call.status != QUEUED:
+            return
+        self._leave_queue(call)
+        if self._random() < ENDED_WHILE_WAITING:
+            self._emit.ended(t, call)
+        else:
+            self._emit.abandoned(t, call)
+
+    def _time_out(self, t: int, call: Call) -> None:
+        """The queue gives up on a caller who has waited its longest: it offers voicemail."""
+        if call.status == QUEUED:
+            self._leave_queue(call)
+            self._emit.abandoned(t, call)
+
+    def _leave_queue(self, call: Call) -> None:
+        queue = call.dialer.queue
+        assert queue is not None
+        queue.leave(call)
+
+    def _training(self, t: int, queue: InboundQueue) -> None:
+        """An understaffed hour: most of the queue's people present go to a training session."""
+        self._at(t + DAY, self._training, queue)
+        present = [a for a in queue.agents if a.phase != OUT and not a.leaving]
+        self._rng.shuffle(present)
+        session = Pause(0, "training", HOUR, until=t + HOUR)
+        staying = max(1, round(len(present) * (1 - IN_TRAINING)))
+        for agent in present[staying:]:
+            if agent.phase == IDLE:
+                agent.dialer.idle.remove(agent)
+                self._pause(t, agent, session)
+            else:
+                agent.pending.appendleft(session)  # once their call, or their pause, is over
 
     # The agent's side.
 
@@ -208,6 +293,12 @@ class Simulation:
     def _ready(self, t: int, agent: Agent) -> None:
         self._emit.state(t, agent, AgentState.READY)
         dialer = agent.dialer
+        queue = dialer.queue
+        # The longest-waiting caller comes before any call of the dialer's.
+        caller = None if queue is None else queue.take()
+        if caller is not None:
+            self._bridge(t + self._randint(*PICK_UP_MS), caller, agent)
+            return
         waiting = dialer.waiting
         while waiting:
             call = waiting.popleft()
@@ -219,6 +310,9 @@ class Simulation:
 
     def _next_step(self, t: int, agent: Agent) -> None:
         """After a call or a pause: leave, take a pause that came due, or get ready."""
+        pending = agent.pending
+        while pending and pending[0].until is not None and pending[0].until - t < MINUTE:
+            pending.popleft()  # a session that is over, or nearly, by the time they are free
         if agent.leaving:
             self._log_out(t, agent)
         elif agent.pending:
@@ -242,7 +336,8 @@ class Simulation:
             self._emit.state(t, agent, AgentState.LOGGED_OUT)
         else:
             self._emit.state(t, agent, AgentState.PAUSED, reason=self._speller.say(pause.reason))
-        self._at(t + pause.length, self._pause_end, agent)
+        length = pause.length if pause.until is None else pause.until - t
+        self._at(t + length, self._pause_end, agent)
 
     def _pause_end(self, t: int, agent: Agent) -> None:
         if agent.phase == PAUSED:

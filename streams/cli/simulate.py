@@ -6,6 +6,7 @@ import argparse
 import re
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Final, Literal
 
@@ -13,7 +14,11 @@ from streams.cli import argtypes
 
 DEFAULT_FILE_START: Final = "2026-01-05T08:00:00Z"
 """Must match producers.floor.DEFAULT_START_MS (kept as text so that --help needs no import)."""
-PRESETS: Final = ("standard", "no-breaks")
+PRESETS: Final = ("standard", "no-breaks", "understaffed-queue")
+UNDERSTAFFED_HOURS: Final = (
+    "each day from 2 to 3 hours after the start (10:00 to 11:00 UTC from the default file start)"
+)
+"""Must match producers.floor.UNDERSTAFFED_FROM."""
 
 DESCRIPTION: Final = f"""\
 Simulate a call-centre floor that runs predictive dialers and write its events (contract v1).
@@ -25,6 +30,14 @@ dialers spell them). A person who answers when nobody is free is held a moment, 
 late or dropped. Agents talk, wrap up, record dispositions (with the odd rough patch of
 rejections), take breaks, lunch and other pauses, and log in and out across their shifts.
 
+Inbound queues (contract revision 1.1): people also call in, to the queue of a blended campaign
+(whose people answer it between dialer calls, and whose dialer leaves them free for the callers
+waiting and expected) or of an inbound-only one (no dialer). By default the last campaign is
+blended. Callers arrive at random, most mid-morning and mid-afternoon, fewer over lunch, none
+from eight hours after the start until the next day's. Whoever comes free takes the caller who
+has waited longest, before any new dial; a caller whose patience runs out (a minute or two for
+most, seconds for a few) hangs up, and the queue gives up on anyone after ten minutes.
+
 The same --seed and options give the same events, byte for byte. Without --start, a file run
 starts at {DEFAULT_FILE_START} (reproducible) and a Kafka run starts now at real-time speed (a
 live floor); event times then run ahead of the clock only with --speed above 1.
@@ -33,6 +46,9 @@ Examples:
   floorpulse simulate                                    a live floor of 40 into Kafka
   floorpulse simulate --speed 60 --preset no-breaks      an hour a minute; team-01 skips breaks
   floorpulse simulate --agents 800 --teams 40 --campaigns 8 --out floor.jsonl.gz
+  floorpulse simulate --preset understaffed-queue --out day.jsonl.gz
+  floorpulse simulate --inbound-only 2 --inbound-rate 120 --out day.jsonl.gz
+  floorpulse simulate --outbound-only                    dialers only, as before revision 1.1
   floorpulse simulate --duration 90m --out - | head
 
 Broker address: FLOORPULSE_KAFKA_BOOTSTRAP (default 127.0.0.1:9092); topics come from
@@ -65,7 +81,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         choices=PRESETS,
         default="standard",
         help="standard: breaks about hourly; no-breaks: team-01 works over 90 minutes at a "
-        "stretch, so wellbeing check-ins have something to notice (standard)",
+        "stretch, so wellbeing check-ins have something to notice; understaffed-queue: "
+        f"{UNDERSTAFFED_HOURS}, four in five of the people of the first campaign with a queue "
+        "are in a training session, so its callers wait longer and fewer are answered within "
+        "20 s (standard)",
     )
     floor.add_argument(
         "--tired-team",
@@ -74,6 +93,40 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=[],
         metavar="TEAM",
         help="a team (team-03 or 3) that skips its real breaks, like no-breaks; repeatable",
+    )
+    queues = parser.add_argument_group(
+        "inbound queues",
+        "Without --blended, --inbound-only or --outbound-only, the last campaign is blended.",
+    )
+    queues.add_argument(
+        "--blended",
+        type=_campaign_number,
+        action="append",
+        default=[],
+        metavar="CAMPAIGN",
+        help="a campaign (campaign-02 or 2) whose people answer its inbound queue between "
+        "dialer calls, the longest-waiting caller before any new dial; repeatable",
+    )
+    queues.add_argument(
+        "--inbound-only",
+        type=_campaign_number,
+        action="append",
+        default=[],
+        metavar="CAMPAIGN",
+        help="a campaign with no dialer, whose people only answer its inbound queue; repeatable",
+    )
+    queues.add_argument(
+        "--outbound-only",
+        action="store_true",
+        help="no inbound queue: every campaign only dials, as before contract revision 1.1",
+    )
+    queues.add_argument(
+        "--inbound-rate",
+        type=_rate,
+        metavar="CALLS",
+        help="callers an hour into each queue in the busiest hour of the day; the other hours "
+        "have fewer (default: 2 per person working a blended campaign, 7 per person on an "
+        "inbound-only one)",
     )
     run_group = parser.add_argument_group("the run")
     run_group.add_argument(
@@ -168,6 +221,27 @@ def parse_start(text: str) -> int | Literal["now"]:
     return round(moment.timestamp() * 1000)
 
 
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of callers an hour, such as 60, got {text!r}"
+        )
+    return value
+
+
+def _campaign_number(text: str) -> int:
+    match = re.fullmatch(r"(?:campaign-?)?0*(\d+)", text.strip().lower())
+    if match is None or int(match[1]) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a campaign such as campaign-02 or 2, got {text!r}"
+        )
+    return int(match[1])
+
+
 def _team_number(text: str) -> int:
     match = re.fullmatch(r"(?:team-?)?0*(\d+)", text.strip().lower())
     if match is None or int(match[1]) < 1:
@@ -197,6 +271,14 @@ def run(args: argparse.Namespace) -> int:
         chosen = "max" if to_file else 1.0
     speed = None if chosen == "max" else chosen
     tired = set(args.tired_team) | ({1} if args.preset == "no-breaks" else set())
+    if args.outbound_only and (args.blended or args.inbound_only):
+        print(
+            "floorpulse simulate: --outbound-only leaves out every queue: give it, or "
+            "--blended and --inbound-only, not both",
+            file=sys.stderr,
+        )
+        return 2
+    chosen_queues = args.outbound_only or args.blended or args.inbound_only
     try:
         config = FloorConfig(
             agents=args.agents,
@@ -206,7 +288,13 @@ def run(args: argparse.Namespace) -> int:
             start_ms=start,
             source=args.source,
             tired_teams=frozenset(tired),
+            blended=frozenset(args.blended) if chosen_queues else None,
+            inbound_only=frozenset(args.inbound_only),
+            inbound_rate=args.inbound_rate,
         )
+        if args.preset == "understaffed-queue":
+            # The first queue; 0, no campaign, when there is none, for FloorConfig to explain.
+            config = replace(config, understaffed=min(config.queues(), default=0))
     except ValueError as exc:
         print(f"floorpulse simulate: {exc}", file=sys.stderr)
         return 2

@@ -29,6 +29,7 @@ from streams.events import (
     CallDropped,
     CallEnded,
     CallEvent,
+    CallQueued,
     CallUnanswered,
     Event,
     type_name,
@@ -124,6 +125,11 @@ STORIES = (
     # Dialers do not always report an answer by a person: the connect or the drop implies it.
     ("call.dialed", "call.dropped", "call.ended"),
     ("call.dialed", "call.connected", "call.ended"),
+    # Callers in the blended campaign's queue (revision 1.1): no dialer event, ever. A caller who
+    # hangs up while waiting is reported by `call.abandoned`, or by a `call.ended` alone.
+    ("call.queued", "call.connected", "call.ended"),
+    ("call.queued", "call.abandoned"),
+    ("call.queued", "call.ended"),
 )
 
 
@@ -183,10 +189,16 @@ def test_each_agent_follows_the_call_cycle() -> None:
 
 
 def abandoned(events: Iterable[Event]) -> tuple[int, int, int]:
-    """(dropped, connected more than 2 s after the person answered, answers implied)."""
+    """Of dialed calls: (dropped, connected more than 2 s after the person answered, answers
+    implied). Callers from a queue have neither answers nor the two-second rule."""
     answered: dict[str, int] = {}
+    inbound: set[str] = set()
     dropped = late = implied = 0
     for event in events:
+        if isinstance(event, CallQueued):
+            inbound.add(event.call_id)
+        if isinstance(event, AgentStateChanged | AgentDisposition) or event.call_id in inbound:
+            continue
         if isinstance(event, CallAnswered) and event.answered_by is AnsweredBy.HUMAN:
             answered.setdefault(event.call_id, event.ts)
         elif isinstance(event, CallDropped | CallConnected) and event.call_id not in answered:
