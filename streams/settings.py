@@ -35,6 +35,20 @@ class Settings(BaseSettings):
         default=None,
         description="a worker's own directory, where its tables live in RocksDB; unset, in memory",
     )
+    future_limit_s: float = Field(
+        default=86_400,
+        gt=0,
+        description="a worker dead-letters events stamped further ahead of its clock than this",
+    )
+    max_campaigns: int = Field(
+        default=1000, ge=1, description="campaigns a worker's /metrics names; more are `other`"
+    )
+    max_queues: int = Field(
+        default=1000, ge=1, description="queues a worker's /metrics names; more are `other`"
+    )
+    max_teams: int = Field(
+        default=1000, ge=1, description="teams a worker's /metrics names; more are `other`"
+    )
 
     @field_validator("kafka_bootstrap")
     @classmethod

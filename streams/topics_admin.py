@@ -16,16 +16,31 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol, cast
 
-from streams.topics import AGENT_EVENTS, CALL_EVENTS, CHECKINS, DEAD_LETTER
+from streams.topics import (
+    AGENT_EVENTS,
+    CALL_EVENTS,
+    CHECKIN_MAX_BYTES,
+    CHECKINS,
+    DEAD_LETTER,
+    DEAD_LETTER_MAX_BYTES,
+    INPUT_MAX_BYTES,
+)
 
 DAY_MS: Final = 24 * 60 * 60 * 1000
 
-# Check-ins are words for the team lead on the current shift; keeping them longer serves no one.
+# Size limits are explicit, not the broker's default: a dialer event is a few hundred bytes, so
+# the input topics refuse anything over 2 MiB; a worker dead-letters what they take, truncated
+# when its wrapper would not fit the dead-letter topic (streams.pipeline.wire). Check-ins are
+# words for the team lead on the current shift; keeping them longer serves no one.
 TOPIC_CONFIGS: Final[Mapping[str, Mapping[str, str]]] = {
-    AGENT_EVENTS: {},
-    CALL_EVENTS: {},
-    DEAD_LETTER: {},
-    CHECKINS: {"retention.ms": str(DAY_MS), "cleanup.policy": "delete"},
+    AGENT_EVENTS: {"max.message.bytes": str(INPUT_MAX_BYTES)},
+    CALL_EVENTS: {"max.message.bytes": str(INPUT_MAX_BYTES)},
+    DEAD_LETTER: {"max.message.bytes": str(DEAD_LETTER_MAX_BYTES)},
+    CHECKINS: {
+        "retention.ms": str(DAY_MS),
+        "cleanup.policy": "delete",
+        "max.message.bytes": str(CHECKIN_MAX_BYTES),
+    },
 }
 
 _TOPIC_ALREADY_EXISTS: Final = 36

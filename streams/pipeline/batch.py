@@ -7,12 +7,9 @@ as `floorpulse analyze`.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
-
-import msgspec
 
 from streams.codec import InvalidEvent, decode
 from streams.engine import Checkin, Floor, Outcome, Params
@@ -27,9 +24,11 @@ from streams.pipeline.entries import (
     load_campaign,
     load_partition,
 )
-from streams.pipeline.metrics import Snapshot
+from streams.pipeline.metrics import without_break_level
+from streams.pipeline.wire import dead_letter
 from streams.topics import AGENT_EVENTS, CALL_EVENTS, route
 
+DAY_MS: Final = 86_400_000
 LIVE_WITHIN_MS: Final = 60_000
 """A partition whose latest event is this close to the wall clock is live: ticks may run."""
 TICK_LAG_MS: Final = 5_000
@@ -92,8 +91,10 @@ class Pipeline:
         campaigns: Mapping[str, bytes],
         partitions: Mapping[str, bytes],
         params: Params,
+        future_ms: int = DAY_MS,
     ) -> None:
         self.agents, self.campaigns, self.partitions = agents, campaigns, partitions
+        self.future_ms = future_ms
         self.floor = Floor(params)
         self._agent_entries: dict[str, Entry[AgentTrack]] = {}
         self._campaign_entries: dict[str, Entry[CampaignTrack]] = {}
@@ -132,10 +133,17 @@ class Pipeline:
             try:
                 event = self._decode(record)
             except InvalidEvent as exc:
-                if first_time:
-                    progress.invalid[exc.code] = progress.invalid.get(exc.code, 0) + 1
-                # Sent again after a restart too: dead letters are at least once, never lost.
-                effects.dead_letters.append((record.key, dead_letter(record, exc)))
+                self._reject(record, progress, first_time, exc.code, str(exc), effects)
+                continue
+            ahead = event.ts - now_ms
+            if ahead > self.future_ms:
+                # One event stamped in the year 9999 would otherwise stretch its entity's open
+                # intervals to that year and push its campaign's time windows past every call.
+                reason = (
+                    f"future: stamped {ahead / 3_600_000:,.1f} h ahead of the worker's clock"
+                    f" (it takes at most {self.future_ms / 3_600_000:g} h)"
+                )
+                self._reject(record, progress, first_time, "future", reason, effects)
                 continue
             if event.ts > progress.latest_ts:
                 progress.latest_ts = event.ts
@@ -164,6 +172,24 @@ class Pipeline:
         floor.effects.clear()
         return effects
 
+    @staticmethod
+    def _reject(
+        record: Record,
+        progress: PartitionEntry,
+        first_time: bool,
+        code: str,
+        reason: str,
+        effects: Effects,
+    ) -> None:
+        if first_time:
+            progress.invalid[code] = progress.invalid.get(code, 0) + 1
+        # Sent again after a restart too: dead letters are at least once, never lost; their id
+        # tells the repeats.
+        wrapped = dead_letter(
+            record.topic, record.partition, record.offset, record.key, record.value, reason
+        )
+        effects.dead_letters.append((record.key, wrapped))
+
     def tick(self, owned: set[tuple[str, int]], now_ms: int) -> Effects:
         """Let time pass for the entities of the live ones among these (topic, partition)s.
 
@@ -186,16 +212,20 @@ class Pipeline:
         for agent_id, entry in list(self._agent_entries.items()):
             if (AGENT_EVENTS, entry.partition) not in live or entry.track.clock >= target:
                 continue
+            level = without_break_level(entry.track)
             floor.tick(agent_id, target)
-            if floor.effects:
-                # Only a decision is worth a changelog write; a bare clock moves again next tick.
+            # /metrics shows written state only: a decision, or a stretch without a break
+            # passing 60, 90 or 120 minutes, is worth a changelog write; a bare clock is not.
+            if floor.effects or without_break_level(entry.track) != level:
                 self._changed_agents[agent_id] = entry
                 effects.checkins += floor.effects
                 floor.effects.clear()
         for campaign_id, campaign in self._campaign_entries.items():
             queue = campaign.track.totals.queue
             if queue is not None and queue.waiting and (CALL_EVENTS, campaign.partition) in live:
+                # Written, so that /metrics shows the callers' wait growing between calls.
                 floor.tick_campaign(campaign_id, target)
+                self._changed_campaigns[campaign_id] = campaign
         return effects
 
     def flush(self) -> Writes:
@@ -211,28 +241,6 @@ class Pipeline:
         self._changed_campaigns.clear()
         self._changed_partitions.clear()
         return writes
-
-    def snapshot(self, owned: set[tuple[str, int]]) -> Snapshot:
-        """The entries of these (topic, partition)s, from the stores and the changes not yet
-        flushed, each decoded once: what /metrics reads."""
-        self._load_all()
-        snapshot = Snapshot(
-            agents=[
-                e for e in self._agent_entries.values() if (AGENT_EVENTS, e.partition) in owned
-            ],
-            campaigns=[
-                (k, e)
-                for k, e in self._campaign_entries.items()
-                if (CALL_EVENTS, e.partition) in owned
-            ],
-        )
-        for key, progress in self._partition_entries.items():
-            topic, partition = partition_of(key)
-            if (topic, partition) in owned:
-                snapshot.partitions.setdefault(topic, []).append(progress)
-        for topic, _partition in owned:
-            snapshot.owned[topic] = snapshot.owned.get(topic, 0) + 1
-        return snapshot
 
     def _load_all(self) -> None:
         for agent_id in self.agents.keys() - self._agent_entries.keys():
@@ -278,24 +286,3 @@ class Pipeline:
             self._campaign_entries[campaign_id] = entry
             self.floor.campaigns[campaign_id] = entry.track
         return entry
-
-
-def dead_letter(record: Record, error: InvalidEvent) -> bytes:
-    """The contract's dead-letter wrapper: the error, where the message was, and its bytes."""
-    raw = record.value or b""
-    try:
-        text, encoding = raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        text, encoding = base64.b64encode(raw).decode("ascii"), "base64"
-    key = None if record.key is None else record.key.decode("utf-8", "backslashreplace")
-    return msgspec.json.encode(
-        {
-            "error": str(error),
-            "topic": record.topic,
-            "partition": record.partition,
-            "offset": record.offset,
-            "key": key,
-            "raw": text,
-            "raw_encoding": encoding,
-        }
-    )

@@ -33,6 +33,7 @@ from streams.engine.totals import (
     Histogram,
 )
 from streams.pipeline.entries import Entry, PartitionEntry
+from streams.pipeline.folding import fold, kept
 from streams.topics import AGENT_EVENTS, CALL_EVENTS
 
 PREFIX: Final = "floorpulse_"
@@ -53,18 +54,53 @@ class Snapshot:
     """How many partitions of each input topic this worker owns now."""
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How many campaigns, queues and teams /metrics names; the rest are summed as `other`."""
+
+    campaigns: int = 1000
+    queues: int = 1000
+    teams: int = 1000
+
+
 class FloorCollector(Collector):
     """Yields every floorpulse metric from the snapshot `read` returns at scrape time."""
 
-    def __init__(self, read: Callable[[], Snapshot]) -> None:
+    def __init__(self, read: Callable[[], Snapshot], limits: Limits = Limits()) -> None:
         self.read = read
+        self.limits = limits
+        self.folded: dict[str, int] = {}
+        """How many values of each kind the last scrape folded into `other`."""
 
     def collect(self) -> Iterator[Metric]:
         snapshot = self.read()
-        yield from campaign_metrics(snapshot.campaigns)
-        yield from queue_metrics(snapshot.campaigns)
-        yield from agent_metrics(snapshot.agents)
+        limits = self.limits
+        named = {name for name, _ in snapshot.campaigns}
+        for entry in snapshot.agents:
+            named.add(entry.track.campaign)
+            for share in entry.track.shares.values():
+                named.update(share.state_ms, share.wait)
+        campaigns, folded_campaigns = kept(named, limits.campaigns)
+        queues, folded_queues = kept(
+            (name for name, e in snapshot.campaigns if e.track.totals.queue), limits.queues
+        )
+        teams, folded_teams = kept(
+            (team for e in snapshot.agents for team in (e.track.team, *e.track.shares)),
+            limits.teams,
+        )
+        yield from fold(campaign_metrics(snapshot.campaigns), "campaign", campaigns)
+        yield from fold(queue_metrics(snapshot.campaigns), "campaign", queues)
+        yield from fold(fold(agent_metrics(snapshot.agents), "team", teams), "campaign", campaigns)
         yield from pipeline_metrics(snapshot)
+        self.folded = {"campaign": folded_campaigns, "queue": folded_queues, "team": folded_teams}
+        folded = GaugeMetricFamily(
+            PREFIX + "labels_folded",
+            "Campaigns, queues or teams beyond this worker's maximum, shown together as `other`.",
+            labels=["kind"],
+        )
+        for kind, count in self.folded.items():
+            folded.add_metric([kind], count)
+        yield folded
 
 
 def campaign_metrics(entries: Iterable[tuple[str, Entry[CampaignTrack]]]) -> Iterator[Metric]:
@@ -278,6 +314,14 @@ def agent_metrics(entries: Iterable[Entry[AgentTrack]]) -> Iterator[Metric]:
         open_gauge,
         no_break,
     )
+
+
+def without_break_level(track: AgentTrack) -> int:
+    """How many of the WITHOUT_BREAK limits a working agent's span has passed."""
+    if track.state in ("logged_out", "paused") or not track.span_start:
+        return 0
+    stretch = track.clock - track.span_start
+    return sum(stretch > limit for _label, limit in WITHOUT_BREAK)
 
 
 def pipeline_metrics(snapshot: Snapshot) -> Iterator[Metric]:

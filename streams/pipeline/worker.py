@@ -8,22 +8,39 @@ the input partition it belongs to, so a table's partitions follow the topic's.
 from __future__ import annotations
 
 import asyncio
+import logging
 import tempfile
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import faust
-import msgspec
-from faust.sensors.prometheus import setup_prometheus_sensors
-from prometheus_client import CollectorRegistry, Histogram
+from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from streams.engine import DEFAULT_PARAMS, Params
 from streams.pipeline.batch import Effects, Pipeline, Record
-from streams.pipeline.metrics import EVENT_DELAY_BOUNDS_S, PREFIX, FloorCollector, Snapshot
+from streams.pipeline.metrics import (
+    EVENT_DELAY_BOUNDS_S,
+    PREFIX,
+    FloorCollector,
+    Limits,
+    Snapshot,
+)
+from streams.pipeline.published import Published
+from streams.pipeline.web import serve_metrics_only
+from streams.pipeline.wire import checkin_value
 from streams.settings import Settings
-from streams.topics import CHECKINS, DEAD_LETTER, DIALER_TOPICS
+from streams.topics import (
+    CHANGELOG_MAX_BYTES,
+    CHECKINS,
+    DEAD_LETTER,
+    DIALER_TOPICS,
+    INPUT_MAX_BYTES,
+)
 from streams.topics_admin import ensure_topics
+
+log = logging.getLogger(__name__)
 
 APP_ID: Final = "floorpulse"
 BATCH_MAX: Final = 5000
@@ -36,8 +53,12 @@ calls it remembers, so it is large, and a backlog touches every campaign in ever
 FLUSH_EVERY_S: Final = 1.0
 """The longest changed state waits for its write, and so input offsets for their commit."""
 TICK_EVERY_S: Final = 10.0
-CHANGELOG_CONFIG: Final = {"cleanup.policy": "compact"}
-"""The settings Faust gives a table's changelog topic."""
+SESSION_TIMEOUT_S: Final = 10.0
+CHANGELOG_CONFIG: Final = {
+    "cleanup.policy": "compact",
+    "max.message.bytes": str(CHANGELOG_MAX_BYTES),
+}
+"""The settings a table's changelog topic gets: Faust's, and an explicit size limit."""
 
 
 class Worker:
@@ -60,13 +81,31 @@ class Worker:
             consumer_auto_offset_reset="earliest",
             processing_guarantee="at_least_once",
             producer_linger=0.005,
+            producer_max_request_size=CHANGELOG_MAX_BYTES,
+            consumer_max_fetch_size=INPUT_MAX_BYTES * 2,
+            # The web server serves /metrics and /health only: Faust's table and router views
+            # would show one person's whole record (state, pause reason, open check-ins).
+            web_router_enabled=False,
+            web_tables_enabled=False,
+            web_stats_enabled=False,
+            web_graph_enabled=False,
+            web_metrics_enabled=False,
+            # A crashed worker's partitions go to the others (or to it, restarted) once its
+            # session expires: ten seconds rather than Faust's sixty.
+            broker_session_timeout=SESSION_TIMEOUT_S,
+            broker_heartbeat_interval=SESSION_TIMEOUT_S / 10,
         )
         self.agents = self._table("agents")
         self.campaigns = self._table("campaigns")
         self.partitions = self._table("partitions")
         self.pipeline = Pipeline(
-            self.agents.data, self.campaigns.data, self.partitions.data, params
+            self.agents.data,
+            self.campaigns.data,
+            self.partitions.data,
+            params,
+            future_ms=round(settings.future_limit_s * 1000),
         )
+        self.published = Published()
         self.dead_letters = self._topic(DEAD_LETTER)
         self.checkins = self._topic(CHECKINS)
         self.registry = CollectorRegistry(auto_describe=True)
@@ -77,11 +116,25 @@ class Worker:
             registry=self.registry,
             buckets=EVENT_DELAY_BOUNDS_S,
         )
-        self.registry.register(FloorCollector(self.snapshot))
-        setup_prometheus_sensors(self.app, registry=self.registry, name_prefix="faust")
+        self.outputs_failed = Counter(
+            PREFIX + "outputs_failed",
+            "Dead letters and check-ins the broker did not take (logged; the worker goes on).",
+            ["topic"],
+            registry=self.registry,
+        )
+        self._scraped = Snapshot()
+        self.collector = FloorCollector(
+            lambda: self._scraped,
+            Limits(settings.max_campaigns, settings.max_queues, settings.max_teams),
+        )
+        self.registry.register(self.collector)
+        self.app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(self.registry, "faust"))
+        serve_metrics_only(self.app, self._render_metrics, self._health)
+        self._scraping = asyncio.Lock()
+        self._folded_logged: dict[str, int] = {}
         self._unacked: list[tuple[Any, Sequence[Any]]] = []
         self._flushing = asyncio.Lock()
-        self._checkins_in_flight: list[Awaitable[Any]] = []
+        self._outgoing: list[tuple[Any, bytes | None, bytes]] = []
         self._recovering = False
         self._revocations = 0
         self._flush_task: asyncio.Future[None] | None = None
@@ -160,11 +213,13 @@ class Worker:
             (self.campaigns, writes.campaigns),
             (self.partitions, writes.partitions),
         )
-        checkins, self._checkins_in_flight = self._checkins_in_flight, []
+        outgoing, self._outgoing = self._outgoing, []
+        # A check-in must reach the broker before the state that records it as decided: after
+        # a crash that state keeps it from being decided, and so sent, again. A dead letter
+        # before the ack of its message. Neither can stop the floor: what the broker refuses
+        # is logged and counted.
+        await self._deliver(outgoing)
         try:
-            # A check-in must reach the broker before the state that records it as decided:
-            # after a crash that state keeps it from being decided, and so sent, again.
-            await asyncio.gather(*checkins)
             # Straight to the producer, not through Faust's send buffer: that one holds up
             # every incoming message while it has over 100 to send.
             sent = [
@@ -228,31 +283,80 @@ class Worker:
             self.pipeline.forget()
 
     async def _tick(self) -> None:
-        owned = {(tp.topic, tp.partition) for tp in self._actives() if tp.topic in DIALER_TOPICS}
+        owned = self._owned()
         if owned and not self._recovering:
             self._send(self.pipeline.tick(owned, now_ms=_now_ms()))
 
     def _send(self, effects: Effects) -> None:
         for original_key, wrapped in effects.dead_letters:
-            self.dead_letters.send_soon(key=original_key, value=wrapped)
+            self._outgoing.append((self.dead_letters, original_key, wrapped))
         for checkin in effects.checkins:
-            sending = self.checkins.send_soon(
-                key=checkin.agent_id.encode(), value=msgspec.json.encode(checkin)
+            self._outgoing.append(
+                (self.checkins, checkin.agent_id.encode(), checkin_value(checkin))
             )
-            self._checkins_in_flight.append(sending)
         for topic, delays in effects.delays_ms.items():
             observe = self.delay.labels(topic).observe
             for delay in delays:
                 observe(delay / 1000)
 
+    async def _deliver(self, outgoing: Sequence[tuple[Any, bytes | None, bytes]]) -> None:
+        async def one(topic: Any, key: bytes | None, value: bytes) -> None:
+            try:
+                await (await topic.send(key=key, value=value, force=True))
+            except Exception as exc:  # whatever the broker or client says, the floor goes on
+                self.outputs_failed.labels(topic.get_topic_name()).inc()
+                log.warning(
+                    "floorpulse worker: %s refused a message of %d bytes (%s); counted in"
+                    " floorpulse_outputs_failed_total",
+                    topic.get_topic_name(),
+                    len(value),
+                    type(exc).__name__,
+                )
+
+        await asyncio.gather(*(one(*message) for message in outgoing))
+
+    async def _render_metrics(self) -> bytes:
+        """The exposition, rendered in a thread from copies of the stores taken here, so that a
+        large scrape never holds up the events being applied."""
+        async with self._scraping:
+            stores: tuple[dict[str, bytes], dict[str, bytes], dict[str, bytes]] = (
+                dict(self.agents.data.items()),
+                dict(self.campaigns.data.items()),
+                dict(self.partitions.data.items()),
+            )
+            owned = self._owned()
+            body = await asyncio.to_thread(self._render, stores, owned)
+        for kind, count in self.collector.folded.items():
+            if count != self._folded_logged.get(kind, 0):
+                log.warning(
+                    "floorpulse worker: /metrics shows %d %s%s together as `other`"
+                    " (FLOORPULSE_MAX_%sS)",
+                    count,
+                    kind,
+                    "" if count == 1 else "s",
+                    kind.upper(),
+                )
+                self._folded_logged[kind] = count
+        return body
+
+    def _render(
+        self, stores: tuple[dict[str, bytes], dict[str, bytes], dict[str, bytes]], owned: Any
+    ) -> bytes:
+        self._scraped = self.published.snapshot(*stores, owned)
+        return generate_latest(self.registry)
+
+    def _health(self) -> dict[str, Any]:
+        owned = self._owned()
+        return {
+            "status": "recovering" if self._recovering else "ok",
+            "partitions": sorted(f"{topic}:{partition}" for topic, partition in owned),
+        }
+
+    def _owned(self) -> set[tuple[str, int]]:
+        return {(tp.topic, tp.partition) for tp in self._actives() if tp.topic in DIALER_TOPICS}
+
     def _actives(self) -> set[Any]:
         return set(self.app.assignor.assigned_actives())
-
-    def snapshot(self) -> Snapshot:
-        """The entries of the partitions this worker owns now: what /metrics exports."""
-        return self.pipeline.snapshot(
-            {(tp.topic, tp.partition) for tp in self._actives() if tp.topic in DIALER_TOPICS}
-        )
 
 
 def _now_ms() -> int:

@@ -5,6 +5,7 @@ exposition in which no label names a person (metrics.md)."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -14,9 +15,11 @@ from typing import Any, Final
 import pytest
 
 from streams.codec import InvalidEvent, decode
+from streams.engine import Checkin
 from streams.events import AgentDisposition, AgentStateChanged
 from streams.localkafka import free_ports
-from streams.topics import AGENT_EVENTS, CHECKINS, DEAD_LETTER
+from streams.pipeline.wire import checkin_id
+from streams.topics import AGENT_EVENTS, CALL_EVENTS, CHECKINS, DEAD_LETTER
 from tests.integration.live import (
     Message,
     Samples,
@@ -32,8 +35,11 @@ from tests.scenarios import scenario_logs
 
 pytestmark = pytest.mark.kafka
 
-WRAPPER_KEYS: Final = {"error", "topic", "partition", "offset", "key", "raw", "raw_encoding"}
-CHECKIN_KEYS: Final = {"agent_id", "team_id", "kind", "opened_ts", "closed_ts", "message"}
+WRAPPER_KEYS: Final = {
+    "id", "error", "topic", "partition", "offset", "key", "raw", "raw_encoding",
+}  # fmt: skip
+TRUNCATED_KEYS: Final = WRAPPER_KEYS | {"reason", "size", "sha256", "truncated"}
+CHECKIN_KEYS: Final = {"id", "agent_id", "team_id", "kind", "opened_ts", "closed_ts", "message"}
 CHECKIN_KINDS: Final = ("long_stretch", "high_occupancy", "rejection_streak", "long_shift")
 SPAN_KINDS: Final = frozenset({"long_stretch", "high_occupancy", "rejection_streak"})
 FAULT_WORDS: Final = (
@@ -112,6 +118,7 @@ def test_invalid_messages_go_to_the_dead_letter_topic_wrapped_and_the_worker_goe
         assert wrapper["error"].startswith(f"{code}:"), wrapper
         assert "\n" not in wrapper["error"]
         assert (wrapper["topic"], wrapper["partition"]) == (AGENT_EVENTS, 0)
+        assert wrapper["id"] == f"{AGENT_EVENTS}:0:{offset}"  # the same if sent again
         assert wrapper["key"] == key.decode()
         assert message.key == key
         try:
@@ -135,6 +142,51 @@ def test_invalid_messages_go_to_the_dead_letter_topic_wrapped_and_the_worker_goe
     assert samples.total(invalid_total, topic=AGENT_EVENTS, error="json") == 2
     assert samples.total(invalid_total, topic=AGENT_EVENTS, error="version") == 1
     assert samples.total(invalid_total) == 3
+
+
+def test_a_message_too_large_to_dead_letter_whole_is_dead_lettered_truncated(
+    fresh_broker: str, worker: WorkerProcess
+) -> None:
+    from kafka import KafkaProducer
+
+    valid = {
+        "v": 1, "type": "call.dialed", "event_id": "after-1", "ts": 1767603600000,
+        "source": "test", "call_id": "c1", "campaign_id": "C1",
+    }  # fmt: skip
+    # Control characters swell sixfold as JSON escapes; non-UTF-8 bytes a third as base64;
+    # 1.9 MB of anything is too large whole.
+    poison = [b"\x01" * 200_000, b"\xff" * 750_000, b"x" * 1_900_000]
+    producer = KafkaProducer(bootstrap_servers=fresh_broker, max_request_size=4 * 1024 * 1024)
+    try:
+        offsets = [
+            producer.send(CALL_EVENTS, key=b"C1", value=value, partition=0).get(timeout=30).offset
+            for value in poison
+        ]
+        producer.send(CALL_EVENTS, key=b"C1", value=json.dumps(valid).encode(), partition=0).get(
+            timeout=30
+        )
+    finally:
+        producer.close(timeout=10)
+
+    letters = consume(fresh_broker, DEAD_LETTER, len(poison), deadline_s=90)
+    by_offset = {w["offset"]: w for w in (json.loads(m.value or b"{}") for m in letters)}
+    assert sorted(by_offset) == offsets
+    for value, offset in zip(poison, offsets, strict=True):
+        wrapper = by_offset[offset]
+        assert set(wrapper) == TRUNCATED_KEYS, sorted(wrapper)
+        assert (wrapper["error"], wrapper["truncated"]) == ("too_large", True)
+        assert wrapper["reason"].startswith("json:")
+        assert wrapper["size"] == len(value)
+        assert wrapper["sha256"] == hashlib.sha256(value).hexdigest()
+        assert wrapper["id"] == f"{CALL_EVENTS}:0:{offset}"
+
+    def applied_after() -> Samples | None:
+        samples = worker.samples()
+        return samples if samples.total("floorpulse_calls_dialed_total") == 1 else None
+
+    samples = wait_for("the event after the poison applied", applied_after, deadline_s=60)
+    assert samples.total("floorpulse_events_invalid_total", topic=CALL_EVENTS) == len(poison)
+    assert worker.process is not None and worker.process.poll() is None
 
 
 # check-ins ------------------------------------------------------------------------------------
@@ -228,6 +280,11 @@ def test_checkins_are_published_keyed_by_agent_caring_and_opened_before_closed(
         assert set(value) == CHECKIN_KEYS, value
     openings = [v for v in values if v["closed_ts"] is None]
     closings = [v for v in values if v["closed_ts"] is not None]
+    # Each message has its own id, which a restarted worker would give it again.
+    assert len({v["id"] for v in values}) == len(values)
+    for value in values:
+        fields = {k: v for k, v in value.items() if k != "id"}
+        assert value["id"] == checkin_id(Checkin(**fields)), value
 
     # Openings: the report's check-ins, kind by kind.
     assert Counter(v["kind"] for v in openings) == +want_openings
@@ -306,3 +363,52 @@ def test_no_label_of_the_exposition_names_a_person(
     assert not stray, sorted(stray)[:10]
     naming = {(n, label, value) for n, ls in samples.values for label, value in ls if value in ids}
     assert not naming, sorted(naming)[:10]
+
+
+# the web server -------------------------------------------------------------------------------
+
+FAUST_VIEWS: Final = (
+    "/",
+    "/router/",
+    "/router/topics",
+    "/router/agents/",
+    "/router/agents/a1/",
+    "/table/",
+    "/table/agents/",
+    "/table/agents/a1/",
+    "/table/campaigns/C1/",
+    "/graph/",
+    "/stats/",
+    "/assignment/",
+    "/performance/",
+    "/signals/",
+)
+
+
+def test_the_web_server_serves_metrics_and_health_and_no_faust_view(
+    fresh_broker: str, worker: WorkerProcess
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    produce_lines(fresh_broker, read_lines(scenario("basic")))
+    wait_for("events applied", lambda: worker.samples().applied() or None, deadline_s=60)
+    base = f"http://127.0.0.1:{worker.web_port}"
+
+    def status(path: str) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(base + path, timeout=10) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    for path in FAUST_VIEWS:
+        code, body = status(path)
+        assert code == 404, (path, code, body[:200])
+        assert b'"a1"' not in body
+    code, body = status("/health")
+    assert code == 200
+    health = json.loads(body)
+    assert health["status"] in ("ok", "recovering")
+    assert all(p.startswith("dialer.") for p in health["partitions"])
+    assert status("/metrics")[0] == 200
