@@ -3,15 +3,50 @@
 from __future__ import annotations
 
 import gc
+import gzip
+import heapq
+import zlib
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 from streams.codec import InvalidEvent, decode
 from streams.engine import DEFAULT_PARAMS, EventCounts, Floor, Outcome, Params, build_report
 
+FAR_AHEAD_MS: Final = 86_400_000
+"""An event stamped this much later than every other one is worth a warning (see Reading)."""
+WATCHED: Final = 100
+"""How many of the latest-stamped events are kept to look for such a gap."""
+
+
+@dataclass
+class Reading:
+    """How reading the log went, beyond the report: what a person should be told.
+
+    `analyze` has no clock, so it cannot tell a date in the future; it can tell events stamped
+    more than a day after all the others (a dialer whose clock jumped, a year 9999): they set the
+    window end, and every interval still open is stretched to them. The report stays the
+    contract's; the lines are named so that the log can be checked.
+    """
+
+    lines: int = 0
+    """Physical lines read, blank ones included."""
+    stopped: str | None = None
+    """Why reading ended before the end of the log (a truncated or corrupt `.gz`)."""
+    latest: list[tuple[int, int]] = field(default_factory=list)
+    """A min-heap of the latest `ts` applied, with their line numbers."""
+
+    def far_ahead(self) -> list[tuple[int, int]]:
+        """(line, ts) of the events stamped more than a day after every other event."""
+        latest = sorted(self.latest, reverse=True)
+        for i in range(len(latest) - 1):
+            if latest[i][0] - latest[i + 1][0] > FAR_AHEAD_MS:
+                return sorted((line, ts) for ts, line in latest[: i + 1])
+        return []
+
 
 def fold_lines(
-    lines: Iterable[bytes], params: Params = DEFAULT_PARAMS
+    lines: Iterable[bytes], params: Params = DEFAULT_PARAMS, reading: Reading | None = None
 ) -> tuple[Floor, EventCounts]:
     """Apply every line; invalid lines are counted, never fatal.
 
@@ -24,41 +59,56 @@ def fold_lines(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _fold(lines, floor)
+        return _fold(lines, floor, reading or Reading())
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _fold(lines: Iterable[bytes], floor: Floor) -> tuple[Floor, EventCounts]:
+def _fold(lines: Iterable[bytes], floor: Floor, reading: Reading) -> tuple[Floor, EventCounts]:
     counts = EventCounts()
     seen: set[str] = set()
     apply = floor.apply
     late = Outcome.LATE
-    lines_read = invalid = duplicate = late_count = 0
-    for line in lines:
-        try:
-            event = decode(line)
-        except InvalidEvent:
-            if line.strip():
-                lines_read += 1
-                invalid += 1
-            continue
-        lines_read += 1
-        event_id = event.event_id
-        if event_id in seen:
-            duplicate += 1
-            continue
-        seen.add(event_id)
-        if apply(event) is late:
-            late_count += 1
+    latest = reading.latest
+    watched_from = 0
+    lines_read = invalid = duplicate = late_count = number = 0
+    try:
+        for number, line in enumerate(lines, 1):
+            try:
+                event = decode(line)
+            except InvalidEvent:
+                if line.strip():
+                    lines_read += 1
+                    invalid += 1
+                continue
+            lines_read += 1
+            event_id = event.event_id
+            if event_id in seen:
+                duplicate += 1
+                continue
+            seen.add(event_id)
+            if apply(event) is late:
+                late_count += 1
+            elif event.ts > watched_from:
+                # A late event is applied at its entity's time, never later than the others.
+                if len(latest) < WATCHED:
+                    heapq.heappush(latest, (event.ts, number))
+                else:
+                    heapq.heappushpop(latest, (event.ts, number))
+                    watched_from = latest[0][0]
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        reading.stopped = str(exc) or type(exc).__name__
+    reading.lines = number
     counts.lines, counts.invalid = lines_read, invalid
     counts.valid = lines_read - invalid
     counts.duplicate, counts.late = duplicate, late_count
     return floor, counts
 
 
-def analyze(lines: Iterable[bytes], params: Params = DEFAULT_PARAMS) -> dict[str, Any]:
-    floor, counts = fold_lines(lines, params)
+def analyze(
+    lines: Iterable[bytes], params: Params = DEFAULT_PARAMS, reading: Reading | None = None
+) -> dict[str, Any]:
+    floor, counts = fold_lines(lines, params, reading)
     floor.finalize()
     return build_report(floor, counts)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from streams.analyze import Reading
 
 
 def register(subparsers: Any) -> None:
@@ -14,8 +17,10 @@ def register(subparsers: Any) -> None:
         description=(
             "Read an event log (JSON Lines, gzip when compressed, or - for standard input) as a"
             " stream, apply every statistic of the contract with its default parameters, and"
-            " print the report. Invalid lines are counted, never fatal; the exit status is"
-            " non-zero only when the log cannot be read."
+            " print the report. Invalid lines are counted, never fatal. Warnings go to standard"
+            " error: a log that ends early (a truncated .gz: the report covers what was read,"
+            " exit status 1), one with no applicable event, events stamped more than a day after"
+            " all the others. The exit status is 1 when the log cannot be read, or not to its end."
         ),
     )
     parser.add_argument("log", metavar="LOG", help="log file (.jsonl or .jsonl.gz), or - for stdin")
@@ -33,20 +38,65 @@ def run(args: argparse.Namespace) -> int:
     import json
     import zlib
 
-    from streams.analyze import analyze
+    from streams.analyze import Reading, analyze
     from streams.logfile import open_log
     from streams.report_text import render_text
 
+    reading = Reading()
     try:
         with open_log(args.log) as lines:
-            report = analyze(lines)
+            report = analyze(lines, reading=reading)
     except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         print(f"floorpulse analyze: cannot read {args.log}: {reason}", file=sys.stderr)
+        return 1
+    if reading.stopped and not reading.lines:
+        print(f"floorpulse analyze: cannot read {args.log}: {reading.stopped}", file=sys.stderr)
         return 1
     if args.format == "json":
         json.dump(report, sys.stdout, indent=1, sort_keys=True)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_text(report))
-    return 0
+    for warning in warnings(report, reading):
+        print(f"floorpulse analyze: {warning}", file=sys.stderr)
+    return 1 if reading.stopped else 0
+
+
+def warnings(report: dict[str, Any], reading: Reading) -> list[str]:
+    """One line for each thing a person should know about how the log was read."""
+    found = []
+    if reading.stopped:
+        found.append(
+            f"the log ends early, after line {reading.lines:,} ({reading.stopped}): the report"
+            " covers the lines before it"
+        )
+    events = report["events"]
+    if events["valid"] == 0:
+        if reading.lines == 0:
+            why = "the log is empty"
+        elif events["lines"] == 0:
+            why = "it has only blank lines"
+        else:
+            lines = f"{events['lines']:,} line{'s' if events['lines'] > 1 else ''}"
+            why = f"none of its {lines} is a contract event (see floorpulse schema)"
+        found.append(f"no event could be applied: {why}")
+    far = reading.far_ahead()
+    if far:
+        shown = ", ".join(f"{line:,}" for line, _ts in far[:10]) + (" ..." if len(far) > 10 else "")
+        when = _utc(max(ts for _line, ts in far))
+        found.append(
+            f"line{'s' if len(far) > 1 else ''} {shown} {'are' if len(far) > 1 else 'is'} stamped"
+            f" more than a day after every other event (up to {when}): they set the window end,"
+            " so intervals still open are counted up to them; check the dialer's clock"
+        )
+    return found
+
+
+def _utc(ts: int) -> str:
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromtimestamp(ts / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, ValueError, OSError):
+        return f"ts {ts}"

@@ -46,13 +46,14 @@ def test_unreadable_file_gets_one_line_and_a_non_zero_exit(tmp_path: Path) -> No
     assert "missing.jsonl" in done.stderr.decode()
 
 
-def test_corrupt_gzip_is_unreadable(tmp_path: Path) -> None:
+def test_a_file_that_is_not_gzip_past_its_magic_is_unreadable(tmp_path: Path) -> None:
     broken = tmp_path / "broken.jsonl.gz"
-    whole = gzip.compress(b"".join(b'{"v": 1, "n": %d}\n' % n for n in range(10_000)))
-    broken.write_bytes(whole[: len(whole) // 2])
+    broken.write_bytes(b"\x1f\x8b" + b"not gzip at all" * 100)
     done = floorpulse("analyze", str(broken))
-    assert done.returncode != 0
+    assert done.returncode == 1
+    assert done.stdout == b""
     assert done.stderr.decode().count("\n") == 1
+    assert done.stderr.decode().startswith(f"floorpulse analyze: cannot read {broken}")
 
 
 def test_invalid_lines_are_counted_not_fatal(tmp_path: Path) -> None:
@@ -93,3 +94,60 @@ def test_text_report_has_a_queue_table_about_callers_only() -> None:
 
     shift = next(p for p in scenario_logs() if p.name.startswith("shift"))
     assert "Queues" not in floorpulse("analyze", str(shift), "--format", "text").stdout.decode()
+
+
+def test_a_truncated_gzip_gives_the_report_of_what_was_read_and_says_where_it_stopped(
+    tmp_path: Path,
+) -> None:
+    shift = next(p for p in scenario_logs() if p.name.startswith("shift"))
+    whole = shift.read_bytes()
+    broken = tmp_path / "broken.jsonl.gz"
+    broken.write_bytes(whole[: len(whole) // 2])
+    done = floorpulse("analyze", str(broken))
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    complete = json.loads(floorpulse("analyze", str(shift)).stdout)
+    assert 0 < report["events"]["lines"] < complete["events"]["lines"]
+    (warning,) = done.stderr.decode().splitlines()
+    assert warning.startswith("floorpulse analyze: the log ends early, after line ")
+    assert "the report covers the lines before it" in warning
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"", "the log is empty"),
+        (b"\n  \n", "it has only blank lines"),
+        (b"not json\n{}\n", "none of its 2 lines is a contract event"),
+    ],
+)
+def test_a_log_with_no_applicable_event_says_why(tmp_path: Path, content: bytes, why: str) -> None:
+    log = tmp_path / "nothing.jsonl"
+    log.write_bytes(content)
+    done = floorpulse("analyze", str(log))
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["events"]["valid"] == 0
+    (warning,) = done.stderr.decode().splitlines()
+    assert warning.startswith(f"floorpulse analyze: no event could be applied: {why}")
+
+
+def test_events_stamped_far_after_the_others_are_named_and_counted_as_written(
+    tmp_path: Path,
+) -> None:
+    basic = next(p for p in scenario_logs() if p.name.startswith("basic"))
+    lines = basic.read_bytes().splitlines()
+    event = json.loads(lines[0])
+    strays = [
+        json.dumps({**event, "event_id": f"stray-{n}", "ts": 253_402_300_798_000 + n}).encode()
+        for n in range(2)
+    ]
+    log = tmp_path / "jumped.jsonl"
+    log.write_bytes(b"\n".join([*lines[:3], strays[0], *lines[3:], strays[1]]) + b"\n")
+    done = floorpulse("analyze", str(log))
+    assert done.returncode == 0
+    (warning,) = done.stderr.decode().splitlines()
+    assert warning.startswith(f"floorpulse analyze: lines 4, {len(lines) + 2} are stamped more")
+    assert "9999-12-31" in warning
+    # The report stays the contract's: the window ends in the year 9999.
+    assert json.loads(done.stdout)["window"]["end_ts"] == 253_402_300_798_001
+    assert floorpulse("analyze", str(basic)).stderr == b""

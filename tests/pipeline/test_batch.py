@@ -280,3 +280,25 @@ def test_the_oldest_wait_moves_with_live_ticks_and_never_by_wall_time_in_a_repla
     replayed.pipeline.apply([call_event("call.queued", "c1", old, 0)], now_ms=now)
     replayed.pipeline.tick({(CALL_EVENTS, 2)}, now_ms=now)
     assert queue_gauges(replayed) == (1, 0.0)
+
+
+def test_an_event_far_ahead_of_the_clock_is_dead_lettered_as_future() -> None:
+    floor = Floor()
+    year_9999 = 253_402_300_799_000
+    records = [
+        agent_state("a1", LATER - 60_000, "ready", 0),
+        agent_state("a1", year_9999, "wrap_up", 1),
+        agent_state("a1", LATER + 23 * HOUR_MS, "ready", 2),  # a replay running ahead: fine
+    ]
+    effects = floor.pipeline.apply(records, now_ms=LATER)
+    ((key, wrapped),) = effects.dead_letters
+    letter = json.loads(wrapped)
+    assert key == b"a1"
+    assert letter["error"].startswith("future: ")
+    assert (letter["offset"], letter["id"]) == (1, f"{AGENT_EVENTS}:0:1")
+    samples = floor.samples()
+    assert samples.total("floorpulse_events_invalid_total", error="future") == 1
+    assert samples.total("floorpulse_events_total") == 2
+    # Ready from a minute before the clock to the replayed event 23 h ahead: nothing of the
+    # year 9999 (which would have been 251 billion seconds).
+    assert samples.total("floorpulse_agent_state_seconds_total") == 23 * 3600 + 60
