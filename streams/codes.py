@@ -38,8 +38,16 @@ class _Lookup:
 
     __slots__ = ("_default", "_labels", "_seen")
 
-    def __init__(self, labels: Mapping[str, str], default: str) -> None:
+    def __init__(
+        self, labels: Mapping[str, str], default: str, aliases: Mapping[str, str] | None = None
+    ) -> None:
         self._labels = {canonical(code): label for code, label in labels.items()}
+        # A site's own code names one of the contract's normalised codes (NAMAZ = "prayer"); an
+        # alias whose target is not in this set belongs to another kind of code.
+        for code, target in (aliases or {}).items():
+            label = self._labels.get(canonical(target))
+            if label is not None:
+                self._labels.setdefault(canonical(code), label)
         self._default = default
         self._seen: dict[str, str] = {}
 
@@ -60,6 +68,8 @@ class Codes:
     unanswered_outcomes: frozenset[str] = UNANSWERED_OUTCOMES
     positive: frozenset[str] = POSITIVE_DISPOSITIONS
     negative: frozenset[str] = NEGATIVE_DISPOSITIONS
+    aliases: tuple[tuple[str, str], ...] = ()
+    """(site code, normalised code) pairs: a site's word for one of the codes above."""
     reason: _Lookup = field(init=False, repr=False, compare=False)
     outcome: _Lookup = field(init=False, repr=False, compare=False)
     disposition_class: _Lookup = field(init=False, repr=False, compare=False)
@@ -67,11 +77,12 @@ class Codes:
     def __post_init__(self) -> None:
         # A frozen dataclass sets its derived fields through object.__setattr__.
         classes = {c: "positive" for c in self.positive} | {c: "negative" for c in self.negative}
-        object.__setattr__(self, "reason", _Lookup({c: c for c in self.pause_reasons}, OTHER))
-        object.__setattr__(
-            self, "outcome", _Lookup({c: c for c in self.unanswered_outcomes}, OTHER)
-        )
-        object.__setattr__(self, "disposition_class", _Lookup(classes, "neutral"))
+        aliases = dict(self.aliases)
+        reasons = _Lookup({c: c for c in self.pause_reasons}, OTHER, aliases)
+        outcomes = _Lookup({c: c for c in self.unanswered_outcomes}, OTHER, aliases)
+        object.__setattr__(self, "reason", reasons)
+        object.__setattr__(self, "outcome", outcomes)
+        object.__setattr__(self, "disposition_class", _Lookup(classes, "neutral", aliases))
 
 
 DEFAULT_CODES: Final = Codes()

@@ -17,7 +17,9 @@ CHECKIN_WORDS = {
 }
 
 
-def render_text(report: dict[str, Any]) -> str:
+def render_text(report: dict[str, Any], min_group_size: int = 5) -> str:
+    """The report for a person. A team's numbers show only when it has `min_group_size` people;
+    smaller teams are shown together, so that no number points at one person."""
     lines = [_heading(report), ""]
     campaigns = report["campaigns"]
     if campaigns:
@@ -48,11 +50,24 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append("")
     teams = report["teams"]
     if teams:
+        shown = {name: t for name, t in teams.items() if t["agents"] >= min_group_size}
+        small = [t for name, t in teams.items() if name not in shown]
+        rows = [_team_row(name, t) for name, t in shown.items()]
+        together = _together(small)
+        if small and together["agents"] >= min_group_size:
+            rows.append(_team_row(f"teams under {min_group_size} people, together", together))
         lines.append("Teams")
-        lines += _table(
-            ["team", "agents", "occupancy", "breaks", "break time", "check-ins suggested"],
-            [_team_row(name, t) for name, t in teams.items()],
-        )
+        if rows:
+            lines += _table(
+                ["team", "people", "occupancy", "breaks", "break time", "check-ins suggested"],
+                rows,
+            )
+        if small and together["agents"] < min_group_size:
+            lines.append(
+                f"  {len(small)} team{'s' if len(small) > 1 else ''} with fewer than"
+                f" {min_group_size} people in all: not shown, so that no number points at one"
+                " person."
+            )
         lines.append("")
         lines.append(
             "Check-ins are suggestions to offer support (a break, a word, a lighter hour),"
@@ -98,6 +113,22 @@ def _campaign_row(name: str, c: dict[str, Any]) -> list[str]:
         mark,
         talk,
     ]
+
+
+def _together(teams: list[dict[str, Any]]) -> dict[str, Any]:
+    """Small teams summed into one: people, time by state, breaks and check-ins."""
+    states = ("ready", "on_call", "wrap_up", "paused")
+    seconds = {s: sum(t["state_seconds"][s] for t in teams) for s in states}
+    busy = seconds["on_call"] + seconds["wrap_up"]
+    return {
+        "agents": sum(t["agents"] for t in teams),
+        "occupancy_ratio": busy / (busy + seconds["ready"]) if busy + seconds["ready"] else None,
+        "breaks": {
+            "count": sum(t["breaks"]["count"] for t in teams),
+            "seconds": sum(t["breaks"]["seconds"] for t in teams),
+        },
+        "checkins": {k: sum(t["checkins"][k] for t in teams) for k in CHECKIN_WORDS},
+    }
 
 
 def _queue_row(name: str, q: dict[str, Any]) -> list[str]:

@@ -24,6 +24,7 @@ SUBCOMMANDS = (
     "worker",
     "demo",
     "dashboards",
+    "config",
 )
 
 DESCRIPTION = """\

@@ -16,7 +16,8 @@ def register(subparsers: Any) -> None:
         help="compute the statistics of a recorded event log (no broker needed)",
         description=(
             "Read an event log (JSON Lines, gzip when compressed, or - for standard input) as a"
-            " stream, apply every statistic of the contract with its default parameters, and"
+            " stream, apply every statistic of the contract with the floor's configuration (its"
+            " defaults without one), and"
             " print the report. Invalid lines are counted, never fatal. Warnings go to standard"
             " error: a log that ends early (a truncated .gz: the report covers what was read,"
             " exit status 1), one with no applicable event, events stamped more than a day after"
@@ -24,6 +25,12 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("log", metavar="LOG", help="log file (.jsonl or .jsonl.gz), or - for stdin")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the floor's configuration (codes, thresholds, privacy); default $FLOORPULSE_CONFIG,"
+        " else the contract's defaults",
+    )
     parser.add_argument(
         "--format",
         choices=("json", "text"),
@@ -39,13 +46,15 @@ def run(args: argparse.Namespace) -> int:
     import zlib
 
     from streams.analyze import Reading, analyze
+    from streams.config import load
     from streams.logfile import open_log
     from streams.report_text import render_text
 
+    config = load(args.config).config
     reading = Reading()
     try:
         with open_log(args.log) as lines:
-            report = analyze(lines, reading=reading)
+            report = analyze(lines, config.params(), reading=reading)
     except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         print(f"floorpulse analyze: cannot read {args.log}: {reason}", file=sys.stderr)
@@ -57,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         json.dump(report, sys.stdout, indent=1, sort_keys=True)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(render_text(report))
+        sys.stdout.write(render_text(report, config.privacy.min_group_size))
     for warning in warnings(report, reading):
         print(f"floorpulse analyze: {warning}", file=sys.stderr)
     return 1 if reading.stopped else 0
