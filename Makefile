@@ -6,7 +6,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest kafka-start kafka-stop clean
+# The tests' broker is not the demo's: its own data (.floorpulse/test-kafka) and its own port,
+# so that a demo's floor never shows what the tests wrote, and the tests' counts never see a demo.
+TEST_KAFKA_DIR := .floorpulse/test-kafka
+TEST_BOOTSTRAP ?= 127.0.0.1:19092
+TEST_ENV := FLOORPULSE_KAFKA_BOOTSTRAP=$(TEST_BOOTSTRAP)
+
+.PHONY: demo test lint typecheck pytest test-broker test-broker-stop kafka-start kafka-stop clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +24,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/floorpulse demo
 
-## test: lint, type-check, start the local broker if needed, and run every test
-test: lint typecheck kafka-start pytest
+## test: lint, type-check, start the tests' own broker if needed, and run every test
+test: lint typecheck test-broker pytest
+	@echo "make test: the tests' broker still runs at $(TEST_BOOTSTRAP) (data in $(TEST_KAFKA_DIR)), ready for the next run; 'make test-broker-stop' stops it"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -29,7 +36,13 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(TEST_ENV) $(BIN)/pytest
+
+test-broker: $(STAMP)
+	$(TEST_ENV) $(BIN)/floorpulse kafka start --data-dir $(TEST_KAFKA_DIR)
+
+test-broker-stop: $(STAMP)
+	$(TEST_ENV) $(BIN)/floorpulse kafka stop --data-dir $(TEST_KAFKA_DIR) $(WIPE)
 
 kafka-start: $(STAMP)
 	$(BIN)/floorpulse kafka start
@@ -39,4 +52,5 @@ kafka-stop: $(STAMP)
 
 clean:
 	-[ -x $(BIN)/floorpulse ] && $(BIN)/floorpulse kafka stop --wipe
+	-[ -x $(BIN)/floorpulse ] && $(TEST_ENV) $(BIN)/floorpulse kafka stop --data-dir $(TEST_KAFKA_DIR) --wipe
 	rm -rf $(VENV) .floorpulse *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -45,6 +45,15 @@ class Stack:
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     broker_data_dir: Path | None = None
 
+    def tell(self, line: str) -> None:
+        """Say a line, if anyone still listens: `make demo | tee demo.log` interrupted by
+        Ctrl-C loses `tee` first, and a message into the closed pipe must not keep the demo
+        from stopping what it started."""
+        try:
+            self.say(line)
+        except OSError:  # BrokenPipeError, or any other way the output has gone
+            self.say = _silent
+
     def spawn(self, name: str, command: list[str], log: Path) -> subprocess.Popen[bytes]:
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as out:
@@ -58,15 +67,16 @@ class Stack:
     def stop(self) -> None:
         for name, process in reversed(self.processes):
             if process.poll() is None:
-                self.say(f"stopping the {name}")
+                self.tell(f"stopping the {name}")
                 terminate(process, grace_s=30)
         if self.broker_data_dir is not None:
-            self.say("stopping the broker this demo started")
+            self.tell("stopping the broker this demo started")
             stop(self.broker_data_dir)
 
 
 def run_demo(settings: Settings, speed: str, agents: int, say: Callable[[str], None]) -> int:
     stack = Stack(say)
+    say = stack.tell
     # SIGTERM (a service manager, `timeout`) stops what the demo started, as Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -118,6 +128,10 @@ def run_demo(settings: Settings, speed: str, agents: int, say: Callable[[str], N
         return 0
     finally:
         stack.stop()
+
+
+def _silent(_line: str) -> None:
+    """Where a demo's messages go once its output is closed."""
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from typing import Any
 
 
@@ -29,4 +31,14 @@ def run(args: argparse.Namespace) -> int:
     from streams.demo import run_demo
     from streams.settings import load_settings
 
-    return run_demo(load_settings(), args.speed, args.agents, lambda line: print(line, flush=True))
+    return run_demo(load_settings(), args.speed, args.agents, _say)
+
+
+def _say(line: str) -> None:
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        # Whoever read the output is gone (`make demo | tee`, interrupted): point standard output
+        # at /dev/null, so that nothing more (Python's own flush at exit included) fails on it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise
