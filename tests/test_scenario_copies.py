@@ -1,9 +1,11 @@
-"""The project's copy of the example floors is the contract's, byte for byte."""
+"""The project's copies of the example floors and of the metrics contract are the contract's,
+byte for byte."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.dashboards.contract import METRICS_MD
 from tests.scenarios import SCENARIOS, SHARED_SCENARIOS
 
 
@@ -19,3 +21,9 @@ def test_copies_match_the_contract() -> None:
         original = SHARED_SCENARIOS / relative
         assert original.is_file(), f"{relative} is not in {SHARED_SCENARIOS}"
         assert (SCENARIOS / relative).read_bytes() == original.read_bytes(), f"{relative} drifted"
+
+
+@pytest.mark.skipif(not SHARED_SCENARIOS.is_dir(), reason="shared/ is not beside this clone")
+def test_the_metrics_contract_copy_matches() -> None:
+    original = SHARED_SCENARIOS.parent / "contract" / "metrics.md"
+    assert METRICS_MD.read_bytes() == original.read_bytes(), f"{METRICS_MD} drifted"

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Final
 
 ROOT: Final = Path(__file__).resolve().parents[2]
-METRICS_MD: Final = ROOT.parent / "shared" / "contract" / "metrics.md"
+METRICS_MD: Final = ROOT / "tests" / "data" / "contract" / "metrics.md"
+"""The project's copy of the contract's metrics (revision 1.1); tests/test_scenario_copies.py
+keeps it equal to shared/contract/metrics.md."""
 PROMETHEUS_OWN: Final = frozenset({"up"})
 SCRAPE_LABELS: Final = frozenset({"job", "instance"})
 
