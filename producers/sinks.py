@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final, NamedTuple, Protocol
 
+from streams.kafka_config import KafkaSecurity, or_environment
 from streams.topics import DIALER_TOPICS
 
 
@@ -127,7 +128,8 @@ class KafkaSink:
 
     kafka-python's buffer has no size limit, so `send` waits for old batches once too many
     messages are unacknowledged: memory stays bounded when producing faster than the broker takes.
-    `timeout_s` bounds connecting and metadata; delivery gets six times as long.
+    `timeout_s` bounds connecting and metadata; delivery gets six times as long. Without
+    `security`, the environment's (FLOORPULSE_KAFKA_SECURITY_*).
     """
 
     MARK_EVERY: Final = 4096
@@ -141,10 +143,14 @@ class KafkaSink:
         topics: Iterable[str] = DIALER_TOPICS,
         client_id: str = "floorpulse-simulate",
         timeout_s: float = 10.0,
+        security: KafkaSecurity | None = None,
     ) -> None:
         from kafka import KafkaProducer
         from kafka.errors import KafkaError
 
+        from streams.topics_admin import NotAuthenticated, connecting, unreachable
+
+        options = or_environment(security).kafka_python()
         self._bootstrap = bootstrap
         self._kafka_error: type[Exception] = KafkaError
         self._timeout_s = timeout_s
@@ -154,18 +160,26 @@ class KafkaSink:
         self._unmarked = 0
         self._closed = False
         try:
-            self._producer = KafkaProducer(
-                bootstrap_servers=bootstrap.split(","),
-                client_id=client_id,
-                linger_ms=10,
-                batch_size=512 * 1024,
-                compression_type="gzip",
-                max_request_size=4 * 1024 * 1024,
-                allow_auto_create_topics=False,
-                bootstrap_timeout_ms=int(timeout_s * 1000),
-                max_block_ms=int(timeout_s * 1000),
-            )
+            with connecting() as refusal:
+                self._producer = KafkaProducer(
+                    bootstrap_servers=bootstrap.split(","),
+                    client_id=client_id,
+                    # kafka-python 3's defaults too, stated: every in-sync replica, no duplicates.
+                    acks="all",
+                    enable_idempotence=True,
+                    linger_ms=10,
+                    batch_size=512 * 1024,
+                    compression_type="gzip",
+                    max_request_size=4 * 1024 * 1024,
+                    allow_auto_create_topics=False,
+                    bootstrap_timeout_ms=int(timeout_s * 1000),
+                    max_block_ms=int(timeout_s * 1000),
+                    **options,
+                )
         except KafkaError as exc:
+            problem = unreachable(bootstrap, exc, options["security_protocol"], refusal.reason)
+            if isinstance(problem, NotAuthenticated):
+                raise SinkError(str(problem)) from None
             raise SinkError(
                 f"no Kafka broker answered at {bootstrap} ({exc}): start one with "
                 "`floorpulse kafka start`, or point FLOORPULSE_KAFKA_BOOTSTRAP at one"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from streams.localkafka import Broker
+    from streams.localkafka import Broker, Cluster
     from streams.settings import Settings
     from streams.topics_admin import TopicsReport
 
@@ -18,8 +18,9 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
 
 DESCRIPTION = """\
 Run the project's own Apache Kafka broker: one node that is its own KRaft controller,
-listening on 127.0.0.1 only. Its jars come from Maven Central (mvn, once; then cached); it
-runs on Java 17+ in the background and outlives the command that started it.
+listening on 127.0.0.1 only, or with --brokers N a cluster of N such nodes. Its jars come from
+Maven Central (mvn, once; then cached); it runs on Java 17+ in the background and outlives the
+command that started it.
 """
 
 START_DESCRIPTION = """\
@@ -30,6 +31,13 @@ runs from the data directory only waits for it and checks the topics.
 The first start resolves the broker's jars with Maven (some tens of MB from Maven Central,
 cached under ~/.cache/floorpulse) and formats the storage. The broker's log is server.log in
 the data directory.
+
+--brokers 3 starts a three-node cluster instead, each node a broker and a KRaft controller:
+node i (from 0) listens on --port + i, its controller on --controller-port + i (default: right
+after the client ports, so 9092-9094 and 9095-9097), its files in node-<i+1>/ of the data
+directory. Topics then get three replicas of which two must be in sync
+(FLOORPULSE_REPLICATION_FACTOR and FLOORPULSE_MIN_INSYNC_REPLICAS decide when set): one node
+may die and come back while nothing is lost. Starting again starts the nodes that do not run.
 """
 
 STOP_DESCRIPTION = """\
@@ -60,13 +68,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--port",
         type=_port,
         metavar="N",
-        help="client port on 127.0.0.1 (default: the port of FLOORPULSE_KAFKA_BOOTSTRAP, 9092)",
+        help="client port on 127.0.0.1, of the first node with --brokers (default: the port of "
+        "FLOORPULSE_KAFKA_BOOTSTRAP, 9092)",
     )
     start.add_argument(
         "--controller-port",
         type=_port,
         metavar="N",
-        help="KRaft controller port on 127.0.0.1 (default: the client port + 1)",
+        help="KRaft controller port on 127.0.0.1, of the first node with --brokers (default: "
+        "right after the client ports)",
+    )
+    start.add_argument(
+        "--brokers",
+        type=_brokers,
+        metavar="N",
+        help="start a cluster of N nodes (default: 1, or as many as the data directory holds)",
     )
     _add_timeout(start, 90.0, "for the broker to answer")
     start.set_defaults(run=run_start)
@@ -88,38 +104,66 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_start(args: argparse.Namespace) -> int:
-    from streams.localkafka import LocalKafkaError, Ports, start
+    from streams.kafka_config import PLAINTEXT
+    from streams.localkafka import (
+        LocalKafkaError,
+        Ports,
+        cluster_ports,
+        node_layouts,
+        start,
+        start_cluster,
+    )
     from streams.settings import load_settings
     from streams.topics_admin import BrokerUnreachable, TopicsError, ensure_topics, servers
 
     settings = load_settings()
     port: int = args.port or servers(settings.kafka_bootstrap)[0][1]
-    ports = Ports(broker=port, controller=args.controller_port or port + 1)
+    brokers: int = args.brokers or len(node_layouts(args.data_dir.expanduser().resolve())) or 1
     began = time.monotonic()
+    started: Broker | Cluster
     try:
-        broker = start(args.data_dir, ports, timeout_s=args.timeout, report=_say)
-        _say(_answering(broker, time.monotonic() - began))
-        report = ensure_topics(broker.bootstrap, settings.partitions, timeout_s=args.timeout)
+        if brokers == 1:
+            ports = Ports(broker=port, controller=args.controller_port or port + 1)
+            started = start(args.data_dir, ports, timeout_s=args.timeout, report=_say)
+        else:
+            nodes = cluster_ports(port, brokers, args.controller_port)
+            started = start_cluster(args.data_dir, nodes, timeout_s=args.timeout, report=_say)
+        _say(_answering(started, time.monotonic() - began))
+        report = ensure_topics(
+            started.bootstrap,
+            settings.partitions,
+            timeout_s=args.timeout,
+            replication_factor=settings.replication_factor,
+            min_insync_replicas=settings.min_insync_replicas,
+            # The local broker's own listeners are PLAINTEXT, whatever the environment says.
+            security=PLAINTEXT,
+        )
     except (LocalKafkaError, BrokerUnreachable, TopicsError) as exc:
         return _fail("start", exc)
     _say_topics(report, settings.partitions)
-    _say_if_elsewhere(settings, broker.bootstrap)
-    print(f"bootstrap: {broker.bootstrap}")
+    _say_if_elsewhere(settings, started.bootstrap)
+    print(f"bootstrap: {started.bootstrap}")
     return 0
 
 
 def run_stop(args: argparse.Namespace) -> int:
-    from streams.localkafka import LocalKafkaError, stop
+    from streams.localkafka import LocalKafkaError, node_layouts, stop, stop_cluster
 
+    cluster = bool(node_layouts(args.data_dir.expanduser().resolve()))
     try:
-        stopped = stop(args.data_dir, timeout_s=args.timeout, wipe=args.wipe, report=_say)
+        if cluster:
+            nodes = stop_cluster(args.data_dir, timeout_s=args.timeout, wipe=args.wipe, report=_say)
+        else:
+            nodes = [stop(args.data_dir, timeout_s=args.timeout, wipe=args.wipe, report=_say)]
     except LocalKafkaError as exc:
         return _fail("stop", exc)
-    if stopped.pid is None:
-        _say(f"no broker of {args.data_dir} is running")
-    else:
-        _say(f"broker (pid {stopped.pid}) {stopped.how}")
-    if stopped.wiped:
+    for number, stopped in enumerate(nodes, start=1):
+        what = f"node {number}" if cluster else "broker"
+        if stopped.pid is None:
+            _say(f"no {what} of {args.data_dir} is running")
+        else:
+            _say(f"{what} (pid {stopped.pid}) {stopped.how}")
+    if all(stopped.wiped for stopped in nodes):
         _say(f"deleted {args.data_dir}")
     elif args.data_dir.exists():
         _say(f"its data stays in {args.data_dir} (--wipe deletes it)")
@@ -127,7 +171,7 @@ def run_stop(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from streams.localkafka import DataDir, recorded_pid, running_pid
+    from streams.localkafka import DataDir, node_layouts, recorded_pid, running_pid
     from streams.settings import load_settings
     from streams.topics_admin import BrokerUnreachable, list_topics
 
@@ -142,14 +186,17 @@ def run_status(args: argparse.Namespace) -> int:
         _say(f"a broker answers at {bootstrap} (FLOORPULSE_KAFKA_BOOTSTRAP); {len(ours)} topics")
         answers = True
 
-    layout = DataDir.at(args.data_dir)
-    pid = recorded_pid(layout)
-    if pid is None:
-        _say(f"local broker of {args.data_dir}: no pid file (not started from there)")
-    elif running_pid(layout) == pid:
-        _say(f"local broker of {args.data_dir}: pid {pid} is alive")
-    else:
-        _say(f"local broker of {args.data_dir}: pid {pid} is not its broker (stale pid file)")
+    root = DataDir.at(args.data_dir)
+    nodes = node_layouts(root.root)
+    for layout in nodes or [root]:
+        what = f"{layout.root.name} of {args.data_dir}" if nodes else str(args.data_dir)
+        pid = recorded_pid(layout)
+        if pid is None:
+            _say(f"local broker {what}: no pid file (not started from there)")
+        elif running_pid(layout) == pid:
+            _say(f"local broker {what}: pid {pid} is alive")
+        else:
+            _say(f"local broker {what}: pid {pid} is not its broker (stale pid file)")
     return 0 if answers else 1
 
 
@@ -185,17 +232,30 @@ def _add_timeout(parser: argparse.ArgumentParser, default: float, what: str) -> 
     )
 
 
-def _answering(broker: Broker, elapsed_s: float) -> str:
-    version = f"Kafka {broker.kafka_version}" if broker.kafka_version else "Kafka"
-    where = f"pid {broker.pid}, data in {broker.data_dir.root}"
-    if broker.already_running:
-        return f"{version} was already running and answers at {broker.bootstrap} ({where})"
-    return f"{version} answers at {broker.bootstrap} after {elapsed_s:.1f} s ({where})"
+def _answering(started: Broker | Cluster, elapsed_s: float) -> str:
+    from streams.localkafka import Cluster
+
+    version = f"Kafka {started.kafka_version}" if started.kafka_version else "Kafka"
+    if isinstance(started, Cluster):
+        pids = ", ".join(str(node.pid) for node in started.nodes)
+        where = f"{len(started.nodes)} nodes, pids {pids}, data in {started.data_dir}"
+    else:
+        where = f"pid {started.pid}, data in {started.data_dir.root}"
+    if started.already_running:
+        return f"{version} was already running and answers at {started.bootstrap} ({where})"
+    return f"{version} answers at {started.bootstrap} after {elapsed_s:.1f} s ({where})"
 
 
 def _say_topics(report: TopicsReport, partitions: int) -> None:
     if report.created:
-        _say(f"created topics {', '.join(report.created)} ({partitions} partitions each)")
+        each = f"{partitions} partitions each"
+        if report.replication is not None:
+            factor = report.replication.factor
+            each += (
+                f", {factor} {'replica' if factor == 1 else 'replicas'}, "
+                f"min.insync.replicas {report.replication.min_insync}"
+            )
+        _say(f"created topics {', '.join(report.created)} ({each})")
     if report.existing:
         _say(f"topics already there: {', '.join(report.existing)}")
     for topic, count in report.other_partition_counts.items():
@@ -208,11 +268,22 @@ def _say_topics(report: TopicsReport, partitions: int) -> None:
 def _say_if_elsewhere(settings: Settings, bootstrap: str) -> None:
     from streams.topics_admin import servers
 
-    port = int(bootstrap.rpartition(":")[2])
-    if not any(h in LOCAL_HOSTS and p == port for h, p in servers(settings.kafka_bootstrap)):
+    ports = {port for _, port in servers(bootstrap)}
+    named = {p for h, p in servers(settings.kafka_bootstrap) if h in LOCAL_HOSTS} & ports
+    if not named:
         _say(
             f"note: FLOORPULSE_KAFKA_BOOTSTRAP is {settings.kafka_bootstrap}; set it to "
             f"{bootstrap} for other floorpulse commands to use this broker"
+        )
+    elif named != ports:
+        _say(
+            f"note: FLOORPULSE_KAFKA_BOOTSTRAP names only some of the nodes; set it to "
+            f"{bootstrap} so that commands can start while any one node is down"
+        )
+    if settings.kafka_security_protocol != "PLAINTEXT":
+        _say(
+            f"note: FLOORPULSE_KAFKA_SECURITY_PROTOCOL is {settings.kafka_security_protocol}, but "
+            "this local broker serves PLAINTEXT: unset it for other floorpulse commands to use it"
         )
 
 
@@ -232,6 +303,16 @@ def _port(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
     if not 0 < value < 65536:
         raise argparse.ArgumentTypeError(f"port out of range 1-65535: {value}")
+    return value
+
+
+def _brokers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of brokers: {text!r}") from None
+    if not 1 <= value <= 9:
+        raise argparse.ArgumentTypeError(f"from 1 to 9 brokers on one machine, not {value}")
     return value
 
 

@@ -20,7 +20,10 @@ def register(subparsers: Any) -> None:
             " metrics on GET /metrics. Start several on different web ports to share the"
             " partitions. Ctrl-C (or SIGTERM) stops it cleanly.\n\n"
             "Settings: FLOORPULSE_KAFKA_BOOTSTRAP, FLOORPULSE_WEB_PORT (6066),"
-            " FLOORPULSE_WEB_BIND (127.0.0.1), FLOORPULSE_DATA_DIR (unset: state in memory)."
+            " FLOORPULSE_WEB_BIND (127.0.0.1), FLOORPULSE_DATA_DIR (unset: state in memory),"
+            " FLOORPULSE_REPLICATION_FACTOR and FLOORPULSE_MIN_INSYNC_REPLICAS of the changelogs"
+            " (unset: 3 and 2 on a cluster of three brokers or more, 1 on one),"
+            " FLOORPULSE_KAFKA_SECURITY_* (SASL/SCRAM, TLS)."
         ),
     )
     parser.add_argument("--web-port", type=int, metavar="N", help="HTTP port for /metrics (6066)")
@@ -33,6 +36,12 @@ def register(subparsers: Any) -> None:
         " and is rebuilt from the changelog topics at start",
     )
     parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the floor's configuration (codes, thresholds); default $FLOORPULSE_CONFIG, else"
+        " the contract's defaults. State built under other rules is named at start",
+    )
+    parser.add_argument(
         "--log-level",
         choices=("crit", "error", "warn", "info", "debug"),
         default="warn",
@@ -42,7 +51,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from streams.config import load
     from streams.settings import SettingsError, load_settings
+
+    config = load(args.config).config
 
     overrides: dict[str, object] = {}
     if args.web_port is not None:
@@ -61,11 +73,24 @@ def run(args: argparse.Namespace) -> int:
 
     import faust
 
+    from streams.kafka_config import KafkaSecurity
     from streams.pipeline.worker import Worker
-    from streams.topics_admin import BrokerUnreachable, TopicsError
+    from streams.topics_admin import BrokerUnreachable, TopicsError, replication
 
-    worker = Worker(settings)
     try:
+        # Unset, the replication follows the cluster's size: the worker's Faust app needs it
+        # as numbers, for the topics it would create itself.
+        chosen = replication(
+            settings.kafka_bootstrap,
+            replication_factor=settings.replication_factor,
+            min_insync_replicas=settings.min_insync_replicas,
+            timeout_s=15.0,
+            security=KafkaSecurity.from_settings(settings),
+        )
+        settings = settings.model_copy(
+            update={"replication_factor": chosen.factor, "min_insync_replicas": chosen.min_insync}
+        )
+        worker = Worker(settings, config)
         worker.ensure_changelogs()
     except (BrokerUnreachable, TopicsError) as exc:
         print(f"floorpulse worker: {exc}", file=sys.stderr)

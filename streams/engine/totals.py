@@ -27,8 +27,8 @@ class Histogram(msgspec.Struct):
     sum_ms: int = 0
 
     @classmethod
-    def empty(cls, bounds_s: tuple[int, ...]) -> Histogram:
-        return cls([0] * (len(bounds_s) + 1))
+    def empty(cls, bounds: tuple[float, ...]) -> Histogram:
+        return cls([0] * (len(bounds) + 1))
 
     def observe(self, value_ms: int, bounds_ms: tuple[int, ...]) -> None:
         self.counts[bisect_left(bounds_ms, value_ms)] += 1
@@ -85,6 +85,40 @@ class DayBucket(msgspec.Struct, array_like=True):
     abandoned: int = 0
 
 
+PACE_SLOT_MS: Final = 300_000
+"""Pace slots are five minutes of a campaign's event time (slot number = ts // PACE_SLOT_MS)."""
+PACE_KEEP_SLOTS: Final = 12
+"""A live campaign keeps its last hour of slots (the pacing advice's window)."""
+
+
+class PaceSlot(msgspec.Struct, array_like=True):
+    """Five minutes of a campaign's calls, as the pacing advice reads them (engine/pacing.py).
+    Each count is in the slot of the event that decided it."""
+
+    dialed: int = 0
+    answered_human: int = 0
+    """Outbound calls a person answered (implied answers included)."""
+    abandoned: int = 0
+    rung: int = 0
+    """Dialed lines whose ringing ended: answered, unanswered, or met by a connect or drop."""
+    rung_ms: int = 0
+    """Their time ringing (from `call.dialed` to that outcome)."""
+    connected: int = 0
+    """Calls bridged to a person, inbound and outbound."""
+    outbound: int = 0
+    """Of which the dialer's."""
+    talked: int = 0
+    talk_ms: int = 0
+    person_ms: int = 0
+    """People's time from one call's connect to their next on the campaign, when they were back
+    from the first within `recovery_s` (a longer gap was a break): the people working, over
+    time."""
+
+    def add(self, other: PaceSlot) -> None:
+        for name in self.__struct_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
 class QueueTotals(msgspec.Struct):
     """A campaign's inbound calls (stats.md, "Inbound queue statistics"): the queue's, never a
     person's."""
@@ -123,6 +157,12 @@ class CampaignTotals(msgspec.Struct):
     """Calls now dialing, waiting, talking."""
     queue: QueueTotals | None = None
     """Inbound calls (revision 1.1); None until the campaign has one."""
+    pace: dict[int, PaceSlot] = msgspec.field(default_factory=dict)
+    """The last PACE_KEEP_SLOTS pace slots, by slot number."""
+    pace_earlier: PaceSlot = msgspec.field(default_factory=PaceSlot)
+    """Every older slot, summed: with `pace`, the campaign's whole history."""
+    pace_first: int = -1
+    """The number of the campaign's first pace slot; -1 before its first call."""
 
     @property
     def abandoned(self) -> int:

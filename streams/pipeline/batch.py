@@ -17,6 +17,7 @@ from streams.engine.agent import AgentTrack
 from streams.engine.calls import CampaignTrack
 from streams.events import AgentDisposition, AgentStateChanged, Event, type_name
 from streams.pipeline.entries import (
+    EVENT_DELAY_BOUNDS_MS,
     Entry,
     PartitionEntry,
     dump,
@@ -48,12 +49,11 @@ class Record:
 
 @dataclass(slots=True)
 class Effects:
-    """What applying records or a tick sends at once: dead letters, check-ins, and the event
-    delays to observe. State changes wait for `Pipeline.flush`."""
+    """What applying records or a tick sends: dead letters and check-ins. State changes wait
+    for `Pipeline.flush`."""
 
     dead_letters: list[tuple[bytes | None, bytes]] = field(default_factory=list)
     checkins: list[Checkin] = field(default_factory=list)
-    delays_ms: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -92,9 +92,11 @@ class Pipeline:
         partitions: Mapping[str, bytes],
         params: Params,
         future_ms: int = DAY_MS,
+        fingerprint: str = "",
     ) -> None:
         self.agents, self.campaigns, self.partitions = agents, campaigns, partitions
         self.future_ms = future_ms
+        self.fingerprint = fingerprint
         self.floor = Floor(params)
         self._agent_entries: dict[str, Entry[AgentTrack]] = {}
         self._campaign_entries: dict[str, Entry[CampaignTrack]] = {}
@@ -130,6 +132,7 @@ class Pipeline:
             first_time = record.offset > progress.offset
             if first_time:
                 progress.offset = record.offset
+                progress.rules = self.fingerprint
             try:
                 event = self._decode(record)
             except InvalidEvent as exc:
@@ -167,7 +170,11 @@ class Pipeline:
                 entry.late += 1
             kind = type_name(type(event))
             entry.applied[kind] = entry.applied.get(kind, 0) + 1
-            effects.delays_ms.setdefault(record.topic, []).append(now_ms - event.ts)
+            delay = now_ms - event.ts
+            if delay >= 0:
+                progress.delay.observe(delay, EVENT_DELAY_BOUNDS_MS)
+            else:
+                progress.ahead += 1
         effects.checkins = list(floor.effects)
         floor.effects.clear()
         return effects
@@ -241,6 +248,12 @@ class Pipeline:
         self._changed_campaigns.clear()
         self._changed_partitions.clear()
         return writes
+
+    def other_rules(self) -> set[str]:
+        """Fingerprints of other configurations that the stored state was built under."""
+        self._load_all()
+        found = {entry.rules for entry in self._partition_entries.values()}
+        return found - {self.fingerprint, ""}
 
     def _load_all(self) -> None:
         for agent_id in self.agents.keys() - self._agent_entries.keys():

@@ -13,6 +13,22 @@ import msgspec
 
 from streams.engine.agent import AgentTrack
 from streams.engine.calls import CampaignTrack
+from streams.engine.totals import Histogram
+
+EVENT_DELAY_BOUNDS_MS: Final = (
+    50,
+    100,
+    250,
+    500,
+    1000,
+    2500,
+    5000,
+    10000,
+    30000,
+    60000,
+    300000,
+    3600000,
+)
 
 T = TypeVar("T", AgentTrack, CampaignTrack)
 
@@ -35,12 +51,20 @@ class Entry(msgspec.Struct, Generic[T]):
 
 
 class PartitionEntry(msgspec.Struct):
-    """Per input partition: invalid events by error code, and how far event time has come."""
+    """Per input partition: invalid events by error code, how far event time has come, and how
+    far behind live its events were applied."""
 
     offset: int = -1
     invalid: dict[str, int] = msgspec.field(default_factory=dict)
     latest_ts: int = 0
     """The largest event time seen, which says whether the partition is live (ticks)."""
+    delay: Histogram = msgspec.field(default_factory=lambda: Histogram.empty(EVENT_DELAY_BOUNDS_MS))
+    """Wall clock at apply minus event time, of the events applied (milliseconds). Kept with the
+    state, so that it moves with the partition and a restart never takes it back."""
+    ahead: int = 0
+    """Events applied while stamped ahead of the worker's clock: no delay to observe."""
+    rules: str = ""
+    """The fingerprint of the configuration (codes, thresholds) the events were applied under."""
 
 
 AgentEntry = Entry[AgentTrack]

@@ -16,12 +16,12 @@ from typing import Any, Final
 
 import faust
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, generate_latest
 
-from streams.engine import DEFAULT_PARAMS, Params
+from streams.config import FloorConfig
+from streams.kafka_config import KafkaSecurity
 from streams.pipeline.batch import Effects, Pipeline, Record
 from streams.pipeline.metrics import (
-    EVENT_DELAY_BOUNDS_S,
     PREFIX,
     FloorCollector,
     Limits,
@@ -41,6 +41,8 @@ from streams.topics import (
 from streams.topics_admin import ensure_topics
 
 log = logging.getLogger(__name__)
+
+DEFAULT_CONFIG: Final = FloorConfig()
 
 APP_ID: Final = "floorpulse"
 BATCH_MAX: Final = 5000
@@ -64,11 +66,16 @@ CHANGELOG_CONFIG: Final = {
 class Worker:
     """One worker process: the Faust app, its tables and topics, and the metrics registry."""
 
-    def __init__(self, settings: Settings, params: Params = DEFAULT_PARAMS) -> None:
+    def __init__(self, settings: Settings, config: FloorConfig = DEFAULT_CONFIG) -> None:
         self.settings = settings
+        self.config = config
         self.app = faust.App(
             APP_ID,
-            broker=";".join(f"kafka://{s.strip()}" for s in settings.kafka_bootstrap.split(",")),
+            # streams/pipeline/transport.py: Faust's aiokafka transport, its producer idempotent.
+            broker=";".join(
+                f"floorpulse-kafka://{s.strip()}" for s in settings.kafka_bootstrap.split(",")
+            ),
+            broker_credentials=KafkaSecurity.from_settings(settings).faust_credentials(),
             # RocksDB in the data dir keeps state across restarts (only the changelog written
             # since is read back); without one, memory, rebuilt from the changelog topics.
             store="floorpulse-rocksdb://" if settings.data_dir else "floorpulse-memory://",
@@ -76,7 +83,11 @@ class Worker:
             web_port=settings.web_port,
             web_bind=settings.web_bind,
             topic_partitions=settings.partitions,
-            topic_replication_factor=1,
+            # For topics Faust creates itself; `floorpulse worker` sets it from the cluster's
+            # size when FLOORPULSE_REPLICATION_FACTOR is unset (streams.topics_admin.replication).
+            topic_replication_factor=settings.replication_factor or 1,
+            # Every write waits for the in-sync replicas (min.insync.replicas of the topic).
+            producer_acks=-1,
             table_standby_replicas=0,
             consumer_auto_offset_reset="earliest",
             processing_guarantee="at_least_once",
@@ -102,20 +113,14 @@ class Worker:
             self.agents.data,
             self.campaigns.data,
             self.partitions.data,
-            params,
+            config.params(),
             future_ms=round(settings.future_limit_s * 1000),
+            fingerprint=config.fingerprint(),
         )
         self.published = Published()
         self.dead_letters = self._topic(DEAD_LETTER)
         self.checkins = self._topic(CHECKINS)
         self.registry = CollectorRegistry(auto_describe=True)
-        self.delay = Histogram(
-            PREFIX + "event_delay_seconds",
-            "Wall-clock processing time minus event time: how far behind live the worker runs.",
-            ["topic"],
-            registry=self.registry,
-            buckets=EVENT_DELAY_BOUNDS_S,
-        )
         self.outputs_failed = Counter(
             PREFIX + "outputs_failed",
             "Dead letters and check-ins the broker did not take (logged; the worker goes on).",
@@ -132,10 +137,13 @@ class Worker:
         serve_metrics_only(self.app, self._render_metrics, self._health)
         self._scraping = asyncio.Lock()
         self._folded_logged: dict[str, int] = {}
+        self._rules_named: set[str] = set()
         self._unacked: list[tuple[Any, Sequence[Any]]] = []
         self._flushing = asyncio.Lock()
         self._outgoing: list[tuple[Any, bytes | None, bytes]] = []
-        self._recovering = False
+        # Until the first assignment is restored, the stores hold part of the state: /metrics
+        # then shows nothing, never a counter lower than the one a crashed worker exported.
+        self._recovering = True
         self._revocations = 0
         self._flush_task: asyncio.Future[None] | None = None
         self._flushed_at = time.monotonic()
@@ -163,6 +171,9 @@ class Worker:
             self.settings.partitions,
             timeout_s=timeout_s,
             configs={name: CHANGELOG_CONFIG for name in self.app.tables.changelog_topics},
+            replication_factor=self.settings.replication_factor,
+            min_insync_replicas=self.settings.min_insync_replicas,
+            security=KafkaSecurity.from_settings(self.settings),
         )
 
     def _table(self, name: str) -> Any:
@@ -271,6 +282,16 @@ class Worker:
         # Faust has restored the partitions this worker now owns: read the stores afresh.
         revocations = self._revocations
         await self._forget()
+        for other in sorted(self.pipeline.other_rules() - self._rules_named):
+            self._rules_named.add(other)
+            log.warning(
+                "floorpulse worker: the state of these partitions was built under another"
+                " configuration (rules %s; this worker's are %s): events from now on follow"
+                " this worker's codes and thresholds, so numbers mix two sets of rules until"
+                " the state is rebuilt (`floorpulse config check` prints a file's fingerprint)",
+                other,
+                self.pipeline.fingerprint,
+            )
         if self._revocations == revocations:  # no new rebalance began meanwhile
             self._recovering = False
 
@@ -294,10 +315,6 @@ class Worker:
             self._outgoing.append(
                 (self.checkins, checkin.agent_id.encode(), checkin_value(checkin))
             )
-        for topic, delays in effects.delays_ms.items():
-            observe = self.delay.labels(topic).observe
-            for delay in delays:
-                observe(delay / 1000)
 
     async def _deliver(self, outgoing: Sequence[tuple[Any, bytes | None, bytes]]) -> None:
         async def one(topic: Any, key: bytes | None, value: bytes) -> None:
@@ -319,12 +336,12 @@ class Worker:
         """The exposition, rendered in a thread from copies of the stores taken here, so that a
         large scrape never holds up the events being applied."""
         async with self._scraping:
+            owned = set() if self._recovering else self._owned()
             stores: tuple[dict[str, bytes], dict[str, bytes], dict[str, bytes]] = (
                 dict(self.agents.data.items()),
                 dict(self.campaigns.data.items()),
                 dict(self.partitions.data.items()),
             )
-            owned = self._owned()
             body = await asyncio.to_thread(self._render, stores, owned)
         for kind, count in self.collector.folded.items():
             if count != self._folded_logged.get(kind, 0):

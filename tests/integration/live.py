@@ -62,7 +62,7 @@ def produce_lines(bootstrap: str, lines: Iterable[bytes]) -> int:
 def route_line(line: bytes) -> tuple[str, bytes | None]:
     try:
         obj = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         obj = None
     if isinstance(obj, dict):
         kind = obj.get("type")

@@ -330,8 +330,8 @@ def test_an_unroutable_line_is_reported_by_its_number_and_not_sent(
 
 
 def test_a_message_the_broker_refuses_makes_the_replay_fail(bootstrap: str, tmp_path: Path) -> None:
-    # Over the broker's default max.message.bytes (1 MiB), within the producer's request size.
-    huge = json.dumps({"type": "agent.state", "agent_id": "it-rr-huge", "pad": "x" * 2_000_000})
+    # Over the dialer topics' max.message.bytes (2 MiB), within the producer's request size.
+    huge = json.dumps({"type": "agent.state", "agent_id": "it-rr-huge", "pad": "x" * 3_000_000})
     log = tmp_path / "huge.jsonl"
     log.write_text(huge + "\n")
 

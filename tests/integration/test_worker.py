@@ -141,6 +141,7 @@ def rocksdb_snapshot(state: Path) -> Samples:
     snapshot = Snapshot(
         agents=[load_agent(v) for v in stores["agents"].values()],
         campaigns=[(k, load_campaign(v)) for k, v in stores["campaigns"].items()],
+        owned={AGENT_EVENTS: 6, CALL_EVENTS: 6},  # the worker owned every partition
     )
     for key, data in stores["partitions"].items():
         snapshot.partitions.setdefault(key.rpartition(":")[0], []).append(load_partition(data))
