@@ -12,7 +12,7 @@ import contextlib
 import gzip
 import sys
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final, NamedTuple, Protocol
 
@@ -76,6 +76,7 @@ class JsonLinesSink:
 
     def __init__(self, path: str | Path) -> None:
         self._owned = str(path) != "-"
+        self._name = "standard output" if not self._owned else str(path)
         try:
             self._file = self._open(Path(path)) if self._owned else sys.stdout.buffer
         except OSError as exc:
@@ -99,12 +100,15 @@ class JsonLinesSink:
     def _write(self) -> None:
         if self._lines:
             self._lines.append(b"")
-            self._file.write(b"\n".join(self._lines))
+            data = b"\n".join(self._lines)
             self._lines.clear()
+            with self._failing_as_sink_error():
+                self._file.write(data)
 
     def flush(self) -> None:
         self._write()
-        self._file.flush()
+        with self._failing_as_sink_error():
+            self._file.flush()
 
     def close(self) -> None:
         if self._closed:
@@ -114,7 +118,16 @@ class JsonLinesSink:
             self.flush()
         finally:
             if self._owned:
-                self._file.close()
+                # After a failed write (a full disk), closing fails the same way: said once.
+                with contextlib.suppress(OSError):
+                    self._file.close()
+
+    @contextlib.contextmanager
+    def _failing_as_sink_error(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            raise SinkError(f"cannot write {self._name}: {exc.strerror or exc}") from None
 
 
 class KafkaSink:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +55,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from streams.config import load
-    from streams.settings import SettingsError, load_settings
+    from streams.settings import load_settings
 
     config = load(args.config).config
 
@@ -63,13 +66,8 @@ def run(args: argparse.Namespace) -> int:
         overrides["data_dir"] = args.data_dir
     settings = load_settings(**overrides)
     if settings.data_dir is not None:
-        try:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise SettingsError(
-                f"bad setting: FLOORPULSE_DATA_DIR / --data-dir: cannot create {settings.data_dir}"
-                f" ({exc.strerror}): give a directory this user may write"
-            ) from None
+        _check_data_dir(settings.data_dir)
+    _check_web(settings.web_bind, settings.web_port)
 
     import faust
 
@@ -95,8 +93,50 @@ def run(args: argparse.Namespace) -> int:
     except (BrokerUnreachable, TopicsError) as exc:
         print(f"floorpulse worker: {exc}", file=sys.stderr)
         return 1
+    print(
+        f"floorpulse worker: metrics on http://{settings.web_bind}:{settings.web_port}/metrics",
+        file=sys.stderr,
+        flush=True,
+    )
     runner = faust.Worker(worker.app, loglevel=args.log_level, quiet=True)
     # Faust's terminal spinner sets the root logger to DEBUG, so every library's debug call
     # builds a record: a few percent of the worker's time, and escape codes in its log.
     runner.spinner = None
     runner.execute_from_commandline()
+
+
+def _check_data_dir(data_dir: Path) -> None:
+    """A data dir the worker can create and write in, or one line that says what to fix."""
+    from streams.settings import SettingsError
+
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=data_dir):
+            pass
+    except OSError as exc:
+        raise SettingsError(
+            f"bad setting: FLOORPULSE_DATA_DIR / --data-dir: cannot write in {data_dir}"
+            f" ({exc.strerror or exc}): give a directory this user may write"
+        ) from None
+
+
+def _check_web(bind: str, port: int) -> None:
+    """The web port is free at the bind address, or one line that says what to fix (Faust
+    would fail on it only after joining the group, with a traceback)."""
+    from streams.settings import SettingsError
+
+    try:
+        infos = socket.getaddrinfo(bind, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _name, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+            fix = "FLOORPULSE_WEB_BIND: give an address of this machine (127.0.0.1, 0.0.0.0)"
+        else:
+            fix = "FLOORPULSE_WEB_PORT / --web-port: choose a free port"
+        raise SettingsError(
+            f"bad setting: cannot serve on {bind}:{port} ({reason}): {fix}"
+        ) from None

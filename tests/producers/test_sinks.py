@@ -116,3 +116,11 @@ def test_dash_means_standard_output_which_stays_open(
 def test_an_unwritable_path_is_a_sink_error(tmp_path: Path) -> None:
     with pytest.raises(SinkError, match="cannot write"):
         JsonLinesSink(tmp_path / "no-such-dir" / "out.jsonl")
+
+
+def test_a_full_disk_is_one_clear_error() -> None:
+    sink = JsonLinesSink("/dev/full")
+    with pytest.raises(SinkError, match=r"^cannot write /dev/full: No space left on device$"):
+        for n in range(JsonLinesSink.BUFFERED_LINES + 1):
+            sink.send("t", "k", b'{"n": %d}' % n)
+    sink.close()  # closing after the failure says nothing more
