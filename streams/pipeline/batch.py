@@ -171,10 +171,12 @@ class Pipeline:
             kind = type_name(type(event))
             entry.applied[kind] = entry.applied.get(kind, 0) + 1
             delay = now_ms - event.ts
-            if delay >= 0:
-                progress.delay.observe(delay, EVENT_DELAY_BOUNDS_MS)
-            else:
+            if delay < 0:
                 progress.ahead += 1
+            else:
+                progress.delay.observe(delay, EVENT_DELAY_BOUNDS_MS)
+                if delay > DAY_MS:
+                    progress.behind += 1
         effects.checkins = list(floor.effects)
         floor.effects.clear()
         return effects

@@ -63,6 +63,9 @@ class PartitionEntry(msgspec.Struct):
     state, so that it moves with the partition and a restart never takes it back."""
     ahead: int = 0
     """Events applied while stamped ahead of the worker's clock: no delay to observe."""
+    behind: int = 0
+    """Events applied while stamped more than a day behind the worker's clock: an old log
+    replayed into a live floor, late for every person already live there."""
     rules: str = ""
     """The fingerprint of the configuration (codes, thresholds) the events were applied under."""
 

@@ -349,6 +349,12 @@ def pipeline_metrics(snapshot: Snapshot) -> Iterator[Metric]:
         "Events applied while stamped ahead of the worker's clock (no delay observed).",
         labels=["topic"],
     )
+    behind = CounterMetricFamily(
+        PREFIX + "events_behind",
+        "Events applied while stamped more than a day behind the worker's clock: an old log"
+        " replayed into a live floor.",
+        labels=["topic"],
+    )
     owned_by_topic: tuple[tuple[str, list[Entry[AgentTrack]] | list[Entry[CampaignTrack]]], ...]
     owned_by_topic = (
         (AGENT_EVENTS, snapshot.agents),
@@ -371,13 +377,15 @@ def pipeline_metrics(snapshot: Snapshot) -> Iterator[Metric]:
         late.add_metric([topic], lates)
         errors: Counter[str] = Counter()
         delays = Histogram.empty(EVENT_DELAY_BOUNDS_S)
-        ahead_count = 0
+        ahead_count = behind_count = 0
         for progress in snapshot.partitions.get(topic, []):
             errors.update(progress.invalid)
             delays.add(progress.delay)
             ahead_count += progress.ahead
+            behind_count += progress.behind
         _add_histogram(delay, [topic], delays, EVENT_DELAY_BOUNDS_S)
         ahead.add_metric([topic], ahead_count)
+        behind.add_metric([topic], behind_count)
         for error, count in sorted(errors.items()):
             invalid.add_metric([topic, error], count)
     partitions_owned = GaugeMetricFamily(
@@ -387,7 +395,7 @@ def pipeline_metrics(snapshot: Snapshot) -> Iterator[Metric]:
     )
     for topic in (AGENT_EVENTS, CALL_EVENTS):
         partitions_owned.add_metric([topic], snapshot.owned.get(topic, 0))
-    yield from (events, invalid, duplicate, late, delay, ahead, partitions_owned)
+    yield from (events, invalid, duplicate, late, delay, ahead, behind, partitions_owned)
 
 
 def _sum_into(

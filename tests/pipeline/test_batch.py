@@ -302,3 +302,21 @@ def test_an_event_far_ahead_of_the_clock_is_dead_lettered_as_future() -> None:
     # Ready from a minute before the clock to the replayed event 23 h ahead: nothing of the
     # year 9999 (which would have been 251 billion seconds).
     assert samples.total("floorpulse_agent_state_seconds_total") == 23 * 3600 + 60
+
+
+def test_events_far_behind_or_ahead_of_the_clock_are_counted_apart() -> None:
+    floor = Floor()
+    floor.pipeline.apply(
+        [
+            agent_state("a1", LATER - 2 * 86_400_000, "ready", 0),  # an old log replayed
+            agent_state("a2", LATER - 1_000, "ready", 1),
+            agent_state("a3", LATER + 60_000, "ready", 2),  # a minute ahead: no delay
+        ],
+        now_ms=LATER,
+    )
+    samples = floor.samples()
+    assert samples.total("floorpulse_events_behind_total") == 1
+    assert samples.total("floorpulse_events_ahead_total") == 1
+    # The delay histogram never takes a negative observation: two events, both behind.
+    assert samples.total("floorpulse_event_delay_seconds_count") == 2
+    assert samples.total("floorpulse_event_delay_seconds_bucket", le="1.0") == 1
