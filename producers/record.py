@@ -7,6 +7,11 @@ it, at the end the partition had then. Event time (`ts`) is only reported.
 
 Writing each partition's messages in the order read keeps every agent's and every campaign's
 order (one key, one partition); how partitions interleave does not matter to the contract.
+
+A broker that goes away is waited for: the consumer keeps its place and reads on once it is
+back. While no message comes, the broker is asked a small question every PROBE_EVERY_S; without
+an answer it is unreachable (an Outage is told, and the wait does not count as idle); after
+`retry_for_s` without one, GaveUp, and the report says where to resume (`resume_since`).
 """
 
 from __future__ import annotations
@@ -14,17 +19,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 import msgspec
 
-from producers.kafka_async import Message, Partition
-from producers.sinks import Sink
+from producers.kafka_async import Message, NoAnswer, Partition
+from producers.sinks import Sink, SinkError
 from producers.when import wall_ms
 from streams.events import MAX_TS
 
+if TYPE_CHECKING:
+    from streams.outage_log import Outage
+
 FETCH_WAIT_S: Final = 0.2
 """Longest wait for messages before stop requests, `until` and idleness are checked again."""
+PROBE_EVERY_S: Final = 1.0
+"""Without messages, how often the broker is asked whether it is there."""
+PROBE_TIMEOUT_S: Final = 2.0
 
 Start = Literal["end", "beginning"] | int
 """Where each partition starts: its end (from now on), its beginning, or a record time (ms)."""
@@ -42,6 +53,11 @@ class Source(Protocol):
     async def position(self, partition: Partition) -> int: ...
     def pause(self, partition: Partition) -> None: ...
     async def fetch(self, timeout_s: float) -> dict[Partition, list[Message]]: ...
+    async def reachable(self, timeout_s: float) -> bool: ...
+
+
+class GaveUp(SinkError):
+    """The broker has not answered for `retry_for_s`: the recording ends there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +81,13 @@ class RecordReport:
     """Smallest and largest valid event time written."""
     stopped_by: Literal["until", "idle", "request"] | None = None
     """None while running, and when an exception ended the recording."""
+    start_times: dict[Partition, int] = field(default_factory=dict)
+    """Per partition, a record time from which it was read whole: `since`, or the clock at the
+    start for `end`, and for a partition that was empty at the start from its beginning."""
+    positions: dict[Partition, int] = field(default_factory=dict)
+    """Per partition, the offset after the last message dealt with (written or left out)."""
+    last_time: dict[Partition, int] = field(default_factory=dict)
+    """Per partition, the record time of that last message."""
     elapsed_s: float = 0.0
 
     @property
@@ -105,28 +128,95 @@ async def record(
     stopped: Callable[[], bool] = lambda: False,
     progress: Progress | None = None,
     report: RecordReport | None = None,
+    retry_for_s: float | None = None,
+    outage: Outage | None = None,
 ) -> RecordReport:
     """Write the messages of `partitions` to `sink` until `options` or `stopped` say so, and
     report what was written, in `report` if one is given: it then holds what was done even when
-    an exception ends the run. The sink is neither flushed nor closed here: the caller does that.
+    an exception ends the run. The sink is flushed whenever the recording has caught up (a fetch
+    finds nothing new), so that what was read shows, during an outage too; the caller closes it.
+
+    While the broker does not answer, `outage` is told; after `retry_for_s` without an answer
+    (None: never), GaveUp.
     """
     options = options or RecordOptions()
     report = RecordReport() if report is None else report
     for topic, _ in partitions:
         report.written.setdefault(topic, 0)
     started = clock()
+    broker = _Broker(clock, outage, retry_for_s)
     try:
-        await _start(source, partitions, options.start)
-        await _record(source, partitions, sink, options, report, clock, now_ms, stopped, progress)
+        await _start(source, partitions, options.start, report, now_ms)
+        await _record(
+            source, partitions, sink, options, report, clock, now_ms, stopped, progress, broker
+        )
     finally:
         report.elapsed_s = clock() - started
     return report
 
 
-async def _start(source: Source, partitions: Sequence[Partition], start: Start) -> None:
+def resume_since(report: RecordReport, partitions: Sequence[Partition]) -> int | None:
+    """A record time from which `--since` reads again everything not yet written, with some
+    messages already written (each partition from its last message written): the earliest of
+    each partition's last record time, or of its start time for partitions with none. None when
+    a partition with none started at its beginning and was not empty: only --from-beginning is
+    sure."""
+    times = []
+    for partition in partitions:
+        at = report.last_time.get(partition, report.start_times.get(partition))
+        if at is None:
+            return None
+        times.append(at)
+    return min(times, default=None)
+
+
+class _Broker:
+    """Whether the broker answers, and for how long it has not."""
+
+    def __init__(
+        self, clock: Callable[[], float], outage: Outage | None, retry_for_s: float | None
+    ) -> None:
+        self._clock = clock
+        self._outage = outage
+        self._retry_for_s = retry_for_s
+        self.answered = clock()
+        self.down = False
+
+    def heard(self) -> None:
+        self.answered = self._clock()
+        if self.down:
+            self.down = False
+            if self._outage is not None:
+                self._outage.up()
+
+    def silent(self) -> None:
+        """No answer: an outage (and GaveUp once it has lasted `retry_for_s`)."""
+        silent_for = self._clock() - self.answered
+        if not self.down:
+            self.down = True
+            if self._outage is not None:
+                self._outage.down(since=self.answered)
+        if self._retry_for_s is not None and silent_for >= self._retry_for_s:
+            reason = "" if self._outage is None else f" ({self._outage.reason or 'no answer'})"
+            raise GaveUp(f"the broker has not answered for {silent_for:.0f} s{reason}")
+        if self._outage is not None:
+            self._outage.tick()
+
+
+async def _start(
+    source: Source,
+    partitions: Sequence[Partition],
+    start: Start,
+    report: RecordReport,
+    now_ms: Callable[[], int],
+) -> None:
     if start == "beginning":
         offsets = await source.beginning_offsets()
+        wall = now_ms()
+        ends = await source.end_offsets()
+        report.start_times.update({p: wall for p in partitions if ends[p] <= offsets[p]})
     else:
+        report.start_times.update(dict.fromkeys(partitions, now_ms() if start == "end" else start))
         offsets = await source.end_offsets()
         if start != "end":
             found = await source.offsets_at(start)
@@ -146,6 +236,7 @@ async def _record(
     now_ms: Callable[[], int],
     stopped: Callable[[], bool],
     progress: Progress | None,
+    broker: _Broker,
 ) -> None:
     until, idle_s = options.until_ms, options.until_idle_s
     open_partitions = set(partitions)
@@ -153,13 +244,18 @@ async def _record(
     heard = clock()
     first = last = None
     written, send = report.written, sink.send
+    positions, last_time = report.positions, report.last_time
+    unflushed = False
     while True:
         if stopped():
             report.stopped_by = "request"
             return
         if until is not None:
-            if ends is None and now_ms() >= until:
-                ends = await source.end_offsets()
+            if ends is None and now_ms() >= until and not broker.down:
+                try:
+                    ends = await source.end_offsets()
+                except NoAnswer:
+                    broker.silent()
             if ends is not None:
                 for partition in sorted(open_partitions):
                     if await source.position(partition) >= ends[partition]:
@@ -172,17 +268,30 @@ async def _record(
         if progress is not None:
             progress(report.total, last)
         if not batches:
-            if idle_s is not None and clock() - heard >= idle_s:
+            if unflushed:
+                sink.flush()
+                unflushed = False
+            if clock() - broker.answered >= PROBE_EVERY_S:
+                if await source.reachable(PROBE_TIMEOUT_S):
+                    if broker.down:
+                        heard = clock()  # the outage was no idleness
+                    broker.heard()
+                else:
+                    broker.silent()
+            if idle_s is not None and not broker.down and clock() - heard >= idle_s:
                 report.stopped_by = "idle"
                 return
             continue
-        heard = clock()
+        broker.heard()
+        heard = broker.answered
+        unflushed = True
         for partition, messages in batches.items():
             if partition not in open_partitions:
                 continue
             topic = partition[0]
             end = None if ends is None else ends[partition]
             count = 0
+            done: Message | None = None
             try:
                 for message in messages:
                     if until is not None and (
@@ -194,6 +303,7 @@ async def _record(
                     value = message.value
                     if not value:
                         report.empty += 1
+                        done = message
                         continue
                     if b"\n" in value:
                         value = as_line(value)
@@ -206,5 +316,9 @@ async def _record(
                             last = report.last_ts = ts
                     send(topic, "", value)
                     count += 1
+                    done = message
             finally:
                 written[topic] += count
+                if done is not None:
+                    positions[partition] = done.offset + 1
+                    last_time[partition] = done.timestamp

@@ -18,7 +18,11 @@ Grafana, through its HTTP API.
 
 The token is read from FLOORPULSE_GRAFANA_TOKEN only: a service account token with the Editor
 role (Grafana: Administration, Service accounts). It is never a flag, so that it stays out of
-shell history and process lists.
+shell history and process lists, and no message ever shows it, whatever answers at --url.
+--url is the address alone: no user, password, query (?...) or fragment (#...).
+
+Exit status: 0 when every dashboard was saved, 1 otherwise, with one line saying why (an answer
+that is not Grafana's, such as a save without the dashboard's url, included).
 """
 
 

@@ -6,11 +6,14 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Final
 
-from streams.cli import argtypes
+from streams.cli import argtypes, outage
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    import asyncio
+    from collections.abc import Callable, Iterable
 
+    from producers.kafka_async import KafkaSender
+    from producers.progress import Progress
     from producers.replay import ReplayOptions, ReplayReport
 
 DESCRIPTION: Final = """\
@@ -29,10 +32,18 @@ interval between events stays exactly as recorded; a line without a valid ts is 
 
 --from and --to select by the log's own event time, before any shift. TIME is an ISO time such
 as 2026-01-05T08:00Z (UTC unless it has an offset), epoch milliseconds, now, or relative to now
-(now-2h, now-1h30m, now+8h).
+(now-2h, now-1h30m, now+8h). --from-line N starts with the log's line N (the first is 1).
+
+A broker that goes away while lines wait is waited for: within seconds a line says it is
+unreachable, then one a minute while the outage lasts, and one when it takes lines again; the
+replay goes on from where it was. After --retry-for without the broker taking anything, it gives
+up and names the first line the broker may not have, with the command that resumes from it
+(--from-line; some lines after it may have reached the broker already: a worker drops repeated
+events). With --shift-to-now, the resumed lines are shifted to the time they are resumed at.
 
 Exit status: 0 when the broker took every line sent, 1 if it refused any or could not be
-reached, 130 after Ctrl-C (what was sent by then is delivered first; a second Ctrl-C aborts).
+reached, 130 after Ctrl-C (what was sent by then is delivered first; a second Ctrl-C gives up on
+it at once and names the line to resume from).
 
 Examples:
   floorpulse replay day.jsonl.gz --speed max         as fast as the broker takes it
@@ -40,6 +51,7 @@ Examples:
   floorpulse replay day.jsonl.gz --shift-to-now      a live demo from a real day
   floorpulse replay day.jsonl.gz --from 2026-01-05T12:00Z --to 2026-01-05T13:30Z --speed 10
   zcat day.jsonl.gz | grep team-03 | floorpulse replay - --speed max
+  floorpulse replay day.jsonl.gz --speed 60 --from-line 10245    resume after an outage
 
 Broker address: FLOORPULSE_KAFKA_BOOTSTRAP (default 127.0.0.1:9092).
 """
@@ -80,7 +92,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="TIME",
         help="send only lines before this event time (the log's time, before any shift)",
     )
+    parser.add_argument(
+        "--from-line",
+        type=_line_number,
+        default=1,
+        metavar="N",
+        help="start with line N of the log (1 is the first): what a replay that gave up says "
+        "to resume with",
+    )
+    outage.add_retry_option(parser)
     parser.set_defaults(run=run)
+
+
+def _line_number(text: str) -> int:
+    try:
+        number = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a line number, 1 or more, got {text!r}")
+    return number
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,17 +130,22 @@ def run(args: argparse.Namespace) -> int:
         print("floorpulse replay: --to must be later than --from", file=sys.stderr)
         return 2
     bootstrap = load_settings().kafka_bootstrap
+    retry_for = outage.retry_for_s(args.retry_for)
     options = ReplayOptions(
         speed=None if args.speed == "max" else args.speed,
         shift_to_now=args.shift_to_now,
         from_ms=args.from_ms,
         to_ms=args.to_ms,
+        from_line=args.from_line,
     )
     report = ReplayReport()
+    resume = _resume_command(args)
     try:
         with open_log(args.log) as lines:
             require_topics(bootstrap, DIALER_TOPICS, timeout_s=10.0)
-            status, problem = asyncio.run(_send(args.log, lines, bootstrap, options, report))
+            status, problem = asyncio.run(
+                _send(args.log, lines, bootstrap, options, report, retry_for, resume)
+            )
     except SinkError as exc:
         print(f"floorpulse replay: {exc}", file=sys.stderr)
         return 1
@@ -118,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         print(f"floorpulse replay: cannot read {args.log}: {reason}", file=sys.stderr)
         return 1
-    print(_summary(report, bootstrap, problem), file=sys.stderr)
+    print(_summary(report, bootstrap, problem, resume), file=sys.stderr)
     return status
 
 
@@ -128,22 +164,89 @@ async def _send(
     bootstrap: str,
     options: ReplayOptions,
     report: ReplayReport,
+    retry_for: float,
+    resume_command: Callable[[int], str],
 ) -> tuple[int, str | None]:
     """Exit status and what went wrong, if anything did."""
     import asyncio
-    import gzip
-    import zlib
+    import contextlib
 
-    from producers.interrupt import sleep_unless, stop_on_signals
+    from producers.interrupt import stop_on_signals
     from producers.kafka_async import KafkaSender
     from producers.progress import Progress, log_size
-    from producers.replay import replay
-    from producers.sinks import SinkError
+    from producers.replay import resume_line, watch
+    from streams.outage_log import duration, uninstall
 
     stop = asyncio.Event()
     stop_on_signals(stop)
     progress = Progress(sys.stderr, "sent", total=log_size(log)) if sys.stderr.isatty() else None
-    sender = await KafkaSender.connect(bootstrap)
+    clear = None if progress is None else progress.clear
+    kafka, held_back = outage.watch_outages("replay", bootstrap, retry_for, clear)
+    try:
+        sender = await KafkaSender.connect(bootstrap, retry_for_s=retry_for)
+        work = asyncio.create_task(_deliver(log, lines, sender, options, report, stop, progress))
+        watcher = asyncio.create_task(watch(sender, kafka, retry_for))
+        now = asyncio.create_task(_second_request(stop, sender, clear))
+        try:
+            done, _ = await asyncio.wait({work, watcher, now}, return_when=asyncio.FIRST_COMPLETED)
+            if work in done:
+                problem = work.result()
+                if problem is None:
+                    kafka.up()  # if it was down: the broker has taken everything since
+            else:
+                # Given up: the replay (or its flush) is cancelled, and aiokafka let go of.
+                work.cancel()
+                await sender.abort()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await work
+        finally:
+            for task in (watcher, now):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await sender.abort()
+    finally:
+        uninstall(held_back)
+    if work not in done:
+        resume = resume_line(report, sender)
+        unconfirmed = f"{_lines(sender.waiting())} not confirmed by the broker"
+        if watcher in done:
+            why = (
+                f"line {watcher.result():,} waited {duration(retry_for)} for the broker to take "
+                "it (--retry-for): gave up"
+            )
+        else:
+            why = "stopped at once on a second request"
+        problem = (
+            f"{why}, {unconfirmed}; every line before line {resume:,} reached it (some after it "
+            f"may have too). Resume with: {resume_command(resume)}"
+        )
+        return (1 if watcher in done else 130), problem
+    if sender.refused:
+        refused = f"the broker refused {sender.refused:,} message(s), the first because: "
+        problem = refused + f"{sender.first_refusal}" + (f"; {problem}" if problem else "")
+    if problem is not None:
+        return 1, problem
+    return (130 if report.interrupted_at is not None else 0), None
+
+
+async def _deliver(
+    log: str,
+    lines: Iterable[bytes],
+    sender: KafkaSender,
+    options: ReplayOptions,
+    report: ReplayReport,
+    stop: asyncio.Event,
+    progress: Progress | None,
+) -> str | None:
+    """Replay, then wait for the broker to take everything sent; what went wrong, if anything."""
+    import gzip
+    import zlib
+
+    from producers.interrupt import sleep_unless
+    from producers.replay import replay
+    from producers.sinks import SinkError
+
     problem: str | None = None
     try:
         await replay(
@@ -163,16 +266,61 @@ async def _send(
     finally:
         if progress is not None:
             progress.clear()
-        await sender.close()
-    if sender.refused:
-        refused = f"the broker refused {sender.refused:,} message(s), the first because: "
-        problem = refused + f"{sender.first_refusal}" + (f"; {problem}" if problem else "")
-    if problem is not None:
-        return 1, problem
-    return (130 if report.interrupted_at is not None else 0), None
+    await sender.close()
+    return problem
 
 
-def _summary(report: ReplayReport, bootstrap: str, problem: str | None) -> str:
+async def _second_request(
+    stop: asyncio.Event, sender: KafkaSender, clear: Callable[[], None] | None
+) -> None:
+    """Return at a second Ctrl-C (or SIGTERM): the first asks the replay to stop and the broker
+    to take what was sent, which waits for a broker that is away."""
+    import asyncio
+
+    from producers.interrupt import SIGNALS
+
+    await stop.wait()
+    now = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in SIGNALS:
+        loop.add_signal_handler(number, now.set)
+    try:
+        if sender.waiting():
+            if clear is not None:
+                clear()
+            print(
+                f"floorpulse replay: stopping once the broker has taken the "
+                f"{_lines(sender.waiting())} sent; Ctrl-C again to give up on them now",
+                file=sys.stderr,
+                flush=True,
+            )
+        await now.wait()
+    finally:
+        for number in SIGNALS:
+            loop.remove_signal_handler(number)
+
+
+def _resume_command(args: argparse.Namespace) -> Callable[[int], str]:
+    """The command that replays the same log the same way from a given line."""
+    import shlex
+
+    parts = ["floorpulse", "replay", shlex.quote(args.log)]
+    if args.speed != 1.0:
+        parts += ["--speed", "max" if args.speed == "max" else f"{args.speed:g}"]
+    if args.shift_to_now:
+        parts.append("--shift-to-now")
+    if args.from_ms is not None:
+        parts += ["--from", str(args.from_ms)]
+    if args.to_ms is not None:
+        parts += ["--to", str(args.to_ms)]
+    if args.retry_for is not None:
+        parts += ["--retry-for", outage.shown_duration(args.retry_for)]
+    return lambda number: " ".join([*parts, "--from-line", str(number)])
+
+
+def _summary(
+    report: ReplayReport, bootstrap: str, problem: str | None, resume: Callable[[int], str]
+) -> str:
     from producers.when import iso
     from streams.topics import AGENT_EVENTS, CALL_EVENTS
 
@@ -190,6 +338,8 @@ def _summary(report: ReplayReport, bootstrap: str, problem: str | None) -> str:
     rate = sent / report.elapsed_s if report.elapsed_s > 0 else 0.0
     text += f", {report.elapsed_s:.1f} s wall, {rate:,.0f} lines/s"
     notes = []
+    if report.skipped:
+        notes.append(f"{_lines(report.skipped)} before --from-line left out")
     if report.out_of_range:
         notes.append(f"{_lines(report.out_of_range)} outside --from/--to left out")
     if report.blank:
@@ -203,7 +353,8 @@ def _summary(report: ReplayReport, bootstrap: str, problem: str | None) -> str:
             + ")"
         )
     if report.interrupted_at is not None:
-        notes.append(f"interrupted: lines from {report.interrupted_at:,} on not sent")
+        at = report.interrupted_at
+        notes.append(f"interrupted: lines from {at:,} on not sent (resume with: {resume(at)})")
     if problem is not None:
         notes.append(f"FAILED: {problem}")
     return "\n".join([text, *(f"  {note}" for note in notes)])

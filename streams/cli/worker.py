@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     import faust
 
     from streams.kafka_config import KafkaSecurity
+    from streams.outage_log import install as install_outage_log
     from streams.pipeline.worker import Worker
     from streams.topics_admin import BrokerUnreachable, TopicsError, replication
 
@@ -102,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
     # Faust's terminal spinner sets the root logger to DEBUG, so every library's debug call
     # builds a record: a few percent of the worker's time, and escape codes in its log.
     runner.spinner = None
+    # While Kafka is away its clients log every failed attempt: one line when it starts, one a
+    # minute, one when it ends.
+    install_outage_log()
     runner.execute_from_commandline()
 
 

@@ -15,14 +15,14 @@ NO_BROKER = "127.0.0.1:1"
 
 
 def floorpulse(
-    *args: str, bootstrap: str = NO_BROKER, cwd: Path | None = None
+    *args: str, bootstrap: str = NO_BROKER, cwd: Path | None = None, **environ: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "streams.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
-        env=os.environ | {"FLOORPULSE_KAFKA_BOOTSTRAP": bootstrap},
+        env=os.environ | {"FLOORPULSE_KAFKA_BOOTSTRAP": bootstrap} | environ,
         timeout=60,
         check=False,
     )
@@ -43,6 +43,11 @@ def test_help_explains_with_examples(command: str) -> None:
         ["replay", "x.jsonl", "--from", "yesterday"],
         ["replay", "x.jsonl", "--speed", "0"],
         ["replay", "x.jsonl", "--from", "2026-01-05T10:00Z", "--to", "2026-01-05T09:00Z"],
+        ["replay", "x.jsonl", "--from-line", "0"],
+        ["replay", "x.jsonl", "--from-line", "ten"],
+        ["replay", "x.jsonl", "--retry-for", "soon"],
+        ["replay", "x.jsonl", "--retry-for", "0.5s"],
+        ["record", "x.jsonl", "--retry-for", "-5m"],
         ["record", "x.jsonl", "--until-idle", "0"],
         ["record", "x.jsonl", "--since", "now-1h", "--from-beginning"],
         ["record", "x.jsonl", "--since", "now", "--until", "now-1h"],
@@ -86,3 +91,21 @@ def test_a_bad_broker_setting_is_named(tmp_path: Path) -> None:
     done = floorpulse("record", "x.jsonl", bootstrap="nowhere", cwd=tmp_path)
     assert done.returncode == 2
     assert "FLOORPULSE_KAFKA_BOOTSTRAP" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["record", "replay"])
+def test_a_bad_retry_setting_is_named(command: str, tmp_path: Path) -> None:
+    (tmp_path / "x.jsonl").write_text("")
+    done = floorpulse(command, "x.jsonl", cwd=tmp_path, FLOORPULSE_KAFKA_RETRY_FOR="forever")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "FLOORPULSE_KAFKA_RETRY_FOR" in done.stderr and "'forever'" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["record", "replay"])
+def test_help_tells_how_an_outage_is_waited_for(command: str) -> None:
+    done = floorpulse(command, "--help")
+    assert "--retry-for DURATION" in done.stdout
+    assert "FLOORPULSE_KAFKA_RETRY_FOR" in done.stdout
+    text = " ".join(done.stdout.split())
+    assert "unreachable, then one a minute while the outage lasts" in text

@@ -13,7 +13,16 @@ import pytest
 
 from producers.kafka_async import Message, Partition
 from producers.progress import Progress, log_size
-from producers.record import RecordOptions, RecordReport, as_line, event_ts, record
+from producers.record import (
+    PROBE_TIMEOUT_S,
+    GaveUp,
+    RecordOptions,
+    RecordReport,
+    as_line,
+    event_ts,
+    record,
+    resume_since,
+)
 from producers.sinks import MemorySink
 from streams.codec import decode
 
@@ -40,7 +49,10 @@ class FakeTopics:
         self,
         existing: dict[Partition, list[tuple[int, bytes | None]]],
         arrivals: Iterable[tuple[int, Partition, bytes]] = (),
+        away: tuple[int, int] | None = None,
     ) -> None:
+        self.away = away
+        """[from, to) in ms: the broker answers nothing (fetches wait and find nothing)."""
         self.now_ms = T0 + 3_600_000
         self.logs: dict[Partition, list[FakeMessage]] = {p: [] for p in existing}
         for partition, messages in existing.items():
@@ -78,7 +90,19 @@ class FakeTopics:
     def pause(self, partition: Partition) -> None:
         self.paused.add(partition)
 
+    def is_away(self) -> bool:
+        return self.away is not None and self.away[0] <= self.now_ms < self.away[1]
+
+    async def reachable(self, timeout_s: float) -> bool:
+        if self.is_away():
+            self.now_ms += int(timeout_s * 1000)
+            return False
+        return True
+
     async def fetch(self, timeout_s: float) -> dict[Partition, list[Message]]:
+        if self.is_away():
+            self.now_ms += int(timeout_s * 1000)
+            return {}
         found = self._available()
         if not found:
             self.now_ms += int(timeout_s * 1000)
@@ -104,7 +128,13 @@ def event(n: int, ts: int | None = None, **more: Any) -> bytes:
 
 
 def run(
-    topics: FakeTopics, stop_after: int | None = None, **options: Any
+    topics: FakeTopics,
+    stop_after: int | None = None,
+    *,
+    retry_for_s: float | None = None,
+    outage: Any = None,
+    report: RecordReport | None = None,
+    **options: Any,
 ) -> tuple[RecordReport, list[tuple[str, bytes]]]:
     sink = MemorySink()
     asks = 0
@@ -123,6 +153,9 @@ def run(
             clock=topics.clock,
             now_ms=lambda: topics.now_ms,
             stopped=stopped,
+            retry_for_s=retry_for_s,
+            outage=outage,
+            report=report,
         )
     )
     return report, [(r.topic, r.value) for r in sink.records]
@@ -272,3 +305,113 @@ def test_log_size_is_the_decompressed_size(tmp_path: Any) -> None:
     assert (log_size(str(plain)), log_size(str(packed))) == (1000, 5000)
     assert log_size("-") is None
     assert log_size(str(tmp_path / "missing")) is None
+
+
+# a broker that goes away ------------------------------------------------------------------------
+
+
+class Said:
+    def __init__(self, topics: FakeTopics) -> None:
+        self.topics = topics
+        self.lines: list[tuple[int, str]] = []
+
+    def __call__(self, text: str) -> None:
+        self.lines.append((self.topics.now_ms, text))
+
+
+def outage_of(topics: FakeTopics) -> tuple[Any, Said]:
+    from streams.outage_log import Outage
+
+    said = Said(topics)
+    return Outage(said, clock=topics.clock), said
+
+
+def test_an_outage_is_waited_for_said_in_seconds_and_is_no_idleness() -> None:
+    start = T0 + 3_600_000
+    topics = FakeTopics(
+        {AGENTS: [], CALLS: []},
+        arrivals=[
+            (start + 1_000, AGENTS, event(1)),
+            (start + 50_000, CALLS, event(2)),  # written while the broker is away: read after
+            (start + 95_000, AGENTS, event(3)),
+        ],
+        away=(start + 2_000, start + 92_000),
+    )
+    outage, said = outage_of(topics)
+    report, written = run(topics, until_idle_s=5.0, retry_for_s=120.0, outage=outage)
+
+    assert [v for _, v in written] == [event(1), event(2), event(3)]
+    assert report.stopped_by == "idle"
+    (down_at, down), (_, minute), (up_at, up) = said.lines
+    assert down.startswith("Kafka unreachable")
+    assert start + 2_000 < down_at <= start + 2_000 + 1_000 * (1 + PROBE_TIMEOUT_S + 1)
+    assert minute.startswith("Kafka still unreachable after 1m00s")
+    assert up.startswith("Kafka reachable again after 1m3")
+    assert start + 92_000 <= up_at < start + 95_000
+
+
+def test_after_retry_for_without_an_answer_it_gives_up_saying_where_to_resume() -> None:
+    start = T0 + 3_600_000
+    topics = FakeTopics(
+        {AGENTS: [(T0 + n, event(n)) for n in range(4)], AGENTS_1: [], CALLS: [(T0 + 7, event(7))]},
+        arrivals=[(start + 1_000, AGENTS_1, event(10)), (start + 1_500, AGENTS, event(11))],
+        away=(start + 3_000, start + 10**9),
+    )
+    report = RecordReport()
+    outage, said = outage_of(topics)
+    with pytest.raises(GaveUp, match=r"has not answered for 3[0-3] s \(no answer\)"):
+        run(topics, retry_for_s=30.0, outage=outage, report=report, start="beginning")
+    assert report.total == 7
+    assert report.positions == {AGENTS: 5, AGENTS_1: 1, CALLS: 1}
+    assert report.last_time == {AGENTS: start + 1_500, AGENTS_1: start + 1_000, CALLS: T0 + 7}
+    assert resume_since(report, [AGENTS, AGENTS_1, CALLS]) == T0 + 7
+    assert len(said.lines) == 1
+
+
+def test_resuming_since_reads_again_only_what_may_be_missing() -> None:
+    report = RecordReport(
+        last_time={AGENTS: T0 + 50, CALLS: T0 + 20},
+        start_times={AGENTS: T0, AGENTS_1: T0 + 5, CALLS: T0},
+    )
+    assert resume_since(report, [AGENTS, CALLS]) == T0 + 20
+    # A partition with nothing read: from its start.
+    assert resume_since(report, [AGENTS, AGENTS_1, CALLS]) == T0 + 5
+    # Read from its beginning, not empty then, nothing read: only the beginning is sure.
+    assert resume_since(RecordReport(last_time={AGENTS: T0}), [AGENTS, CALLS]) is None
+
+
+def test_from_the_beginning_an_empty_partition_starts_at_the_clock() -> None:
+    topics = FakeTopics({AGENTS: [(T0, event(1))], CALLS: []})
+    report, _ = run(topics, start="beginning", until_idle_s=1.0)
+    assert report.start_times == {CALLS: T0 + 3_600_000}
+    assert resume_since(report, [AGENTS, CALLS]) == T0
+
+
+class CountedSink(MemorySink):
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushed_at: list[int] = []
+
+    def flush(self) -> None:
+        self.flushed_at.append(len(self.records))
+
+
+def test_what_was_read_is_flushed_whenever_the_recording_has_caught_up() -> None:
+    start = T0 + 3_600_000
+    topics = FakeTopics(
+        {AGENTS: [(T0, event(n)) for n in range(5)]},
+        arrivals=[(start + 1_000, AGENTS, event(10)), (start + 5_000, AGENTS, event(11))],
+    )
+    sink = CountedSink()
+    asyncio.run(
+        record(
+            topics,
+            [AGENTS],
+            sink,
+            RecordOptions(start="beginning", until_idle_s=8.0),
+            clock=topics.clock,
+            now_ms=lambda: topics.now_ms,
+        )
+    )
+    # Once after the five, once after each arrival: not after every fetch.
+    assert sink.flushed_at == [5, 6, 7]

@@ -10,10 +10,18 @@ from typing import Any
 
 import msgspec
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from producers.replay import LISTED, ReplayOptions, ReplayReport, replay
+from producers.replay import (
+    LISTED,
+    NOTICE_S,
+    ReplayOptions,
+    ReplayReport,
+    replay,
+    resume_line,
+    watch,
+)
 from producers.routing import Routed, route_line, unroutable_reason
 from producers.shift import with_ts
 from producers.when import iso, parse_duration_ms, parse_time
@@ -120,6 +128,7 @@ def test_non_utf8_outside_the_routing_fields_still_routes() -> None:
     assert route_line(data) == Routed(CALL_EVENTS, b"c1", None)
 
 
+@settings(deadline=None)  # the first example imports both clients: slow on a busy machine
 @given(st.binary(max_size=64), st.integers(min_value=1, max_value=64))
 def test_a_key_lands_on_the_partition_kafka_python_would_choose(key: bytes, count: int) -> None:
     # Replay produces with aiokafka and KafkaSink with kafka-python: one key, one partition.
@@ -270,9 +279,11 @@ class FakeBroker:
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
         self.sent: list[tuple[float, str, bytes | None, bytes]] = []
+        self.numbers: list[int] = []
 
-    async def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+    async def send(self, topic: str, key: bytes | None, value: bytes, number: int) -> None:
         self.sent.append((self.clock.now, topic, key, value))
+        self.numbers.append(number)
 
 
 def run(
@@ -468,3 +479,192 @@ def test_a_stop_request_is_heard_while_lines_are_skipped_too() -> None:
     assert broker.sent == []
     assert report.interrupted_at == 1_024
     assert report.out_of_range == 1_023
+
+
+# resuming ---------------------------------------------------------------------------------------
+
+
+def test_each_line_is_sent_with_its_number_in_the_log() -> None:
+    report, broker, _ = run([agent(T0), b"oops", b"", call(T0), agent(T0)])
+    assert broker.numbers == [1, 4, 5]
+    assert report.next_line == 6
+
+
+def test_from_line_starts_with_that_line_and_paces_and_shifts_from_it() -> None:
+    lines = [agent(T0), agent(T0 + 1_000), b"oops", agent(T0 + 60_000), agent(T0 + 61_000)]
+    report, broker, clock = run(lines, from_line=3, speed=1.0, shift_to_now=True)
+    assert broker.numbers == [4, 5]
+    assert report.skipped == 2 and report.unroutable == 1
+    assert report.shift_ms == NOW - (T0 + 60_000)
+    assert clock.sleeps == pytest.approx([1.0])
+
+
+def test_from_line_keeps_the_range_of_the_lines_it_skips() -> None:
+    lines = [agent(T0 - 1), agent(T0), line(type="agent.state", agent_id="untimed"), agent(T0 + 1)]
+    report, broker, _ = run(lines, from_line=3, from_ms=T0)
+    # Line 3 has no ts: it goes with line 2, in range though line 2 was skipped.
+    assert broker.numbers == [3, 4]
+    report, broker, _ = run(lines[:1] + lines[2:], from_line=2, from_ms=T0)
+    assert broker.numbers == [3] and report.out_of_range == 1
+
+
+def test_replays_resumed_at_every_line_together_send_the_log_once() -> None:
+    lines = [agent(T0 + n) if n % 3 else call(T0 + n) for n in range(20)]
+    _, whole, _ = run(lines)
+    for cut in range(1, 22):
+        head = run(lines[: cut - 1])[1].sent
+        tail = run(lines, from_line=cut)[1].sent
+        assert [s[1:] for s in head + tail] == [s[1:] for s in whole.sent]
+
+
+class FakeDeliveries:
+    """What a KafkaSender tells `watch`: the lines waiting, how many messages were settled."""
+
+    def __init__(self) -> None:
+        self.waiting: list[int] = []
+        self.settled = 0
+
+    def oldest_waiting(self) -> int | None:
+        return min(self.waiting, default=None)
+
+
+class Said:
+    """An Outage's lines, and when on the fake clock each was said."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.lines: list[str] = []
+        self.times: list[float] = []
+
+    def __call__(self, text: str) -> None:
+        self.lines.append(text)
+        self.times.append(self.clock.now)
+
+
+def watching(
+    deliveries: FakeDeliveries, clock: FakeClock, retry_for_s: float, events: dict[float, Any]
+) -> tuple[int, Said]:
+    """Run `watch` on the fake clock; at each time in `events`, call what it maps to."""
+    from streams.outage_log import Outage
+
+    said = Said(clock)
+    outage = Outage(said, clock=clock, plan=lambda down_for: f"; {retry_for_s - down_for:.0f}")
+
+    async def sleep(seconds: float) -> None:
+        await clock.sleep(seconds)
+        for at in sorted(events):
+            if at <= clock.now:
+                events.pop(at)(clock.now)
+
+    number = asyncio.run(watch(deliveries, outage, retry_for_s, clock=clock, sleep=sleep))
+    return number, said
+
+
+def test_a_broker_that_takes_nothing_is_named_in_seconds_and_given_up_on_with_the_line() -> None:
+    clock = FakeClock()
+    deliveries = FakeDeliveries()
+    deliveries.waiting = [41, 42]
+    number, said = watching(deliveries, clock, 150.0, {})
+    assert number == 41
+    assert clock.now - 500 == pytest.approx(150.0, abs=0.5)
+    assert len(said.lines) == 3  # the start, and a line a minute
+    assert said.lines[0] == (
+        "Kafka unreachable (no answer); retrying, with a line a minute while this lasts; 147"
+    )
+    assert said.times[0] - 500 == pytest.approx(NOTICE_S, abs=0.5)
+    assert said.lines[1].startswith("Kafka still unreachable after 1m00s (0 client log lines")
+    assert said.lines[2].startswith("Kafka still unreachable after 2m00s")
+
+
+def test_an_outage_that_ends_is_one_line_at_each_end_and_the_watch_goes_on() -> None:
+    clock = FakeClock()
+    deliveries = FakeDeliveries()
+    deliveries.waiting = [7]
+
+    def back(now: float) -> None:
+        deliveries.settled += 1
+        deliveries.waiting = []
+
+    def again(now: float) -> None:
+        deliveries.waiting = [9]
+
+    number, said = watching(deliveries, clock, 30.0, {520.0: back, 600.0: again})
+    assert number == 9
+    assert said.lines[0].startswith("Kafka unreachable")
+    assert said.lines[1] == "Kafka reachable again after 19s (0 client log lines held back)"
+    assert said.lines[2].startswith("Kafka unreachable")
+    assert len(said.lines) == 3
+
+
+def test_a_busy_broker_is_no_outage() -> None:
+    clock = FakeClock()
+    deliveries = FakeDeliveries()
+    deliveries.waiting = [1]
+
+    def progress(now: float) -> None:
+        deliveries.settled += 1
+        deliveries.waiting = [deliveries.waiting[0] + 1]
+
+    # The broker takes a message a second, each after it waited a second, for 39 s; then nothing.
+    events = {500.0 + n: progress for n in range(1, 40)}
+    number, said = watching(deliveries, clock, 60.0, events)
+    assert number == 40
+    assert said.times[0] == pytest.approx(539.0 + NOTICE_S, abs=0.5)
+
+
+def test_the_resume_line_is_the_first_not_taken_or_where_the_replay_stopped() -> None:
+    deliveries = FakeDeliveries()
+    report = ReplayReport(next_line=120)
+    assert resume_line(report, deliveries) == 120
+    deliveries.waiting = [97, 130]
+    assert resume_line(report, deliveries) == 97
+
+
+class HeldProducer:
+    """aiokafka's producer as KafkaSender uses it, with deliveries settled by the test, and a
+    send that blocks (a full batch) when told to."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[asyncio.Future[None]] = []
+        self.block = asyncio.Event()
+        self.block.set()
+
+    async def send(self, topic: str, value: bytes, key: bytes | None, partition: int) -> Any:
+        await self.block.wait()
+        delivery: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.deliveries.append(delivery)
+        return delivery
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return set(range(6))
+
+
+def test_the_sender_knows_the_first_line_the_broker_has_not_taken() -> None:
+    from producers.kafka_async import KafkaSender
+
+    async def run() -> None:
+        producer = HeldProducer()
+        sender = KafkaSender(producer)
+        for number in (3, 4, 7):
+            await sender.send("t", b"k", b"v", number)
+        assert (sender.oldest_waiting(), sender.waiting(), sender.settled) == (3, 3, 0)
+        producer.deliveries[1].set_result(None)
+        await asyncio.sleep(0)
+        assert (sender.oldest_waiting(), sender.waiting(), sender.settled) == (3, 2, 1)
+        producer.deliveries[0].set_exception(RuntimeError("refused"))
+        await asyncio.sleep(0)
+        assert (sender.oldest_waiting(), sender.refused, sender.settled) == (7, 1, 2)
+        producer.deliveries[2].set_result(None)
+        await asyncio.sleep(0)
+        assert sender.oldest_waiting() is None and sender.waiting() == 0
+        # A send that cannot even be queued yet is waiting too.
+        producer.block.clear()
+        blocked = asyncio.create_task(sender.send("t", b"k", b"v", 9))
+        await asyncio.sleep(0)
+        assert (sender.oldest_waiting(), sender.waiting()) == (9, 1)
+        blocked.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await blocked
+        assert sender.oldest_waiting() == 9
+
+    asyncio.run(run())
