@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from typing import TYPE_CHECKING, Final
 
@@ -140,6 +141,10 @@ def run(args: argparse.Namespace) -> int:
     )
     report = ReplayReport()
     resume = _resume_command(args)
+    if not args.shift_to_now and args.log != "-":
+        warning = _far_from_now(args.log)
+        if warning:
+            print(f"floorpulse replay: warning: {warning}", file=sys.stderr)
     try:
         with open_log(args.log) as lines:
             require_topics(bootstrap, DIALER_TOPICS, timeout_s=10.0)
@@ -298,6 +303,42 @@ async def _second_request(
     finally:
         for number in SIGNALS:
             loop.remove_signal_handler(number)
+
+
+FAR_FROM_NOW_MS: Final = 86_400_000
+
+
+def _far_from_now(log: str) -> str | None:
+    """A warning when the log's event time is a day or more from now: replayed as it is into a
+    live floor, its events are late for everyone live there (a worker counts them apart)."""
+    import json
+    import time
+
+    from streams.logfile import open_log
+
+    try:
+        with open_log(log) as lines:
+            for line in itertools.islice(lines, 1000):
+                try:
+                    ts = json.loads(line).get("ts")
+                except (ValueError, AttributeError, RecursionError):
+                    continue
+                if type(ts) is int:
+                    break
+            else:
+                return None
+    except (OSError, EOFError, ValueError):
+        return None  # said when the log is read for sending
+    away = ts - time.time_ns() // 1_000_000
+    if abs(away) < FAR_FROM_NOW_MS:
+        return None
+    days = abs(away) / FAR_FROM_NOW_MS
+    direction = "ago" if away < 0 else "from now"
+    return (
+        f"this log's events begin {days:,.1f} days {direction}: replayed as they are into a live"
+        " floor, they are late for everyone live there (its workers count them apart);"
+        " --shift-to-now replays them as if they happened now"
+    )
 
 
 def _resume_command(args: argparse.Namespace) -> Callable[[int], str]:

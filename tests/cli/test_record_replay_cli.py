@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,18 @@ def test_help_tells_how_an_outage_is_waited_for(command: str) -> None:
     assert "FLOORPULSE_KAFKA_RETRY_FOR" in done.stdout
     text = " ".join(done.stdout.split())
     assert "unreachable, then one a minute while the outage lasts" in text
+
+
+def test_replaying_an_old_log_as_it_is_warns_before_sending(tmp_path: Path) -> None:
+    basic = Path(__file__).resolve().parents[1] / "data" / "scenarios" / "basic.jsonl"
+    done = floorpulse("replay", str(basic))
+    warning = next(line for line in done.stderr.splitlines() if "warning" in line)
+    assert warning.startswith("floorpulse replay: warning: this log's events begin ")
+    assert "days ago" in warning
+    assert "--shift-to-now" in warning
+    assert done.stderr.index("warning") < done.stderr.index(NO_BROKER)
+    # Shifted to now, or stamped now: nothing to warn of.
+    assert "warning" not in floorpulse("replay", str(basic), "--shift-to-now").stderr
+    recent = tmp_path / "now.jsonl"
+    recent.write_text(f'{{"type": "agent.state", "ts": {time.time_ns() // 1_000_000}}}\n')
+    assert "warning" not in floorpulse("replay", str(recent)).stderr
