@@ -24,12 +24,22 @@ def register(subparsers: Any) -> None:
         "--speed", default="10", help="simulated seconds per second: 1 is real time (10)"
     )
     parser.add_argument("--agents", type=int, default=40, metavar="N", help="people (40)")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the floor's configuration, for the worker (default $FLOORPULSE_CONFIG)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from streams.config import load
     from streams.demo import run_demo
     from streams.settings import load_settings
+
+    if args.config is not None:
+        load(args.config)  # a bad file fails here, in one line, before anything starts
+        os.environ["FLOORPULSE_CONFIG"] = os.path.abspath(args.config)
 
     return run_demo(load_settings(), args.speed, args.agents, _say)
 
