@@ -31,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from producers.asterisk.config import AsteriskSource
 from streams.codes import (
     NEGATIVE_DISPOSITIONS,
     PAUSE_REASONS,
@@ -220,6 +221,7 @@ class SourcesSection(_Section):
     """What the dialer adapters read: which queue or campaign is which, and who is in which
     team. Each dialer's own section is defined beside its adapter."""
 
+    asterisk: AsteriskSource | None = None
     vicidial: VicidialSource | None = None
 
 

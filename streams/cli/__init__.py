@@ -25,6 +25,7 @@ SUBCOMMANDS = (
     "demo",
     "dashboards",
     "config",
+    "connect",
 )
 
 DESCRIPTION = """\
