@@ -98,7 +98,9 @@ def test_a_bad_configuration_is_one_line(
     bad.write_text("[sources.asterisk]\nwrapup = 8\n")
     assert connect("--queue-log", str(bad), "--config", str(bad), "--out", "-") == 2
     (line,) = capsys.readouterr().err.splitlines()
-    assert line.endswith("sources.asterisk.wrapup: unknown key: check its spelling and its section")
+    assert line.endswith(
+        "sources.asterisk.wrapup (line 2): unknown key: check its spelling and its section"
+    )
 
 
 def test_a_missing_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
