@@ -317,20 +317,28 @@ class Worker:
             )
 
     async def _deliver(self, outgoing: Sequence[tuple[Any, bytes | None, bytes]]) -> None:
-        async def one(topic: Any, key: bytes | None, value: bytes) -> None:
+        # Handed to the producer one by one, in order, so that a check-in's closing never
+        # overtakes its opening; then delivered together.
+        sending = []
+        for topic, key, value in outgoing:
             try:
-                await (await topic.send(key=key, value=value, force=True))
-            except Exception as exc:  # whatever the broker or client says, the floor goes on
-                self.outputs_failed.labels(topic.get_topic_name()).inc()
-                log.warning(
-                    "floorpulse worker: %s refused a message of %d bytes (%s); counted in"
-                    " floorpulse_outputs_failed_total",
-                    topic.get_topic_name(),
-                    len(value),
-                    type(exc).__name__,
-                )
+                sending.append((topic, value, await topic.send(key=key, value=value, force=True)))
+            except Exception as exc:  # whatever the client says, the floor goes on
+                self._refused(topic, value, exc)
+        delivered = await asyncio.gather(*(f for *_, f in sending), return_exceptions=True)
+        for (topic, value, _), result in zip(sending, delivered, strict=True):
+            if isinstance(result, BaseException):
+                self._refused(topic, value, result)
 
-        await asyncio.gather(*(one(*message) for message in outgoing))
+    def _refused(self, topic: Any, value: bytes, exc: BaseException) -> None:
+        self.outputs_failed.labels(topic.get_topic_name()).inc()
+        log.warning(
+            "floorpulse worker: %s refused a message of %d bytes (%s); counted in"
+            " floorpulse_outputs_failed_total",
+            topic.get_topic_name(),
+            len(value),
+            type(exc).__name__,
+        )
 
     async def _render_metrics(self) -> bytes:
         """The exposition, rendered in a thread from copies of the stores taken here, so that a

@@ -194,6 +194,8 @@ def test_replay_waits_out_an_outage_and_the_broker_gets_every_line_once(
     assert status == 0, stderr
     assert noticed_s < NOTICED_S
     said = [line for line in stderr.splitlines() if not line.startswith("  ")]
+    assert said[0].startswith("floorpulse replay: warning: this log's events begin"), stderr
+    said = said[1:]  # the simulated day is an old one
     assert len(said) == 3, stderr  # unreachable, reachable again, the summary
     assert UNREACHABLE.match(said[0]) and BACK.match(said[1]), stderr
     assert f"{len(lines):,} lines to Kafka" in said[2]
@@ -220,7 +222,8 @@ def test_replay_gives_up_naming_the_line_from_which_a_resumed_replay_completes_t
     assert UNREACHABLE.search(stderr)
     gave_up = r"line [\d,]+ waited 8s for the broker to take it \(--retry-for\): gave up"
     assert re.search(gave_up, stderr), stderr
-    assert stderr.count("\n") == 3, stderr  # unreachable, the summary, the failure
+    # The warning that the simulated day is an old one, unreachable, the summary, the failure.
+    assert stderr.count("\n") == 4, stderr
     resume = resume_command(stderr, "Resume with:")
     assert resume[-2] == "--from-line"
     first = int(resume[-1])
