@@ -1,5 +1,5 @@
-"""Live floor, for operations: who is free, how the dialers pace, the 3% abandon line, and the
-callers waiting in the inbound queues."""
+"""Live floor, for operations: who is free, how the dialers pace beside the pace that leaves people
+room to breathe, the 3% abandon line, and the callers waiting in the inbound queues."""
 
 from __future__ import annotations
 
@@ -131,6 +131,7 @@ def dashboard() -> Dashboard:
                     ),
                 ),
             ),
+            pacing_panel(),
             Panel(
                 title="Abandoned calls: 15 minutes, 24 hours, 30 days",
                 description=(
@@ -184,9 +185,52 @@ def dashboard() -> Dashboard:
                 ),
                 unit="s",
             ),
+            advised_pace_panel(),
             *queue_panels(),
         ),
     )
+
+
+def pacing_panel() -> Panel:
+    """The pace the dialers ring at beside the pacing advice (docs/pacing.md)."""
+    return Panel(
+        title="Pace that leaves room to breathe",
+        description=(
+            "Lines ringing for each person ready, over 15 minutes, beside the pacing advice: the "
+            "most lines that keep abandoned calls under 2% of those people answer and time on "
+            "calls and wrap-up at most 85% of working time, so that everyone has a moment between "
+            "calls. Well above the advice for half an hour, an alert suggests easing the dialer: "
+            "the dialer slows down, nobody has to hurry."
+        ),
+        queries=(
+            Query(by_campaign(recorded.LINES_PER_READY), "{{campaign}} now"),
+            Query(_advice("lines_per_agent"), "{{campaign}} advised"),
+        ),
+        min=0,
+    )
+
+
+def advised_pace_panel() -> Panel:
+    """What the advice expects at its pace."""
+    return Panel(
+        title="At the advised pace",
+        description=(
+            "What the pacing advice expects at its pace, from each campaign's last hour: abandoned "
+            "calls per call a person answers (the advice keeps them under 2%), and the share of "
+            "working time on calls and wrap-up (at most 85%, the rest is time between calls)."
+        ),
+        queries=(
+            Query(_advice("abandon_ratio"), "{{campaign}} abandoned"),
+            Query(_advice("occupancy_ratio"), "{{campaign}} on calls"),
+        ),
+        unit="percentunit",
+        min=0,
+        max=1,
+    )
+
+
+def _advice(part: str) -> str:
+    return f"max by (campaign) ({by_campaign(f'floorpulse_pacing_advice_{part}')})"
 
 
 def queue_panels() -> tuple[Panel, ...]:

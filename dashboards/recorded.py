@@ -21,6 +21,9 @@ QUEUE_SERVICE_LEVEL: Final = "campaign:floorpulse_queue_service_level:ratio_rate
 (short abandons left out, stats.md), over 15 minutes, by campaign."""
 QUEUE_ANSWER_SPEED: Final = "campaign:floorpulse_queue_wait_seconds:mean_rate15m"
 """Average speed of answer: the mean wait of inbound calls answered in 15 minutes, by campaign."""
+LINES_PER_READY: Final = "campaign:floorpulse_lines_per_ready:ratio_avg15m"
+"""Lines ringing per person ready, both averaged over 15 minutes, by campaign: the pace the
+pacing advice speaks of (docs/pacing.md)."""
 EVENT_DELAY_P95: Final = "topic:floorpulse_event_delay_seconds:p95_rate5m"
 """95th percentile of how far behind live the worker applies events, by topic."""
 
@@ -31,3 +34,6 @@ SERVICE_LEVEL_LINE: Final = 0.8
 15 minutes, callers are waiting long and the floor needs more people on the phones."""
 SERVICE_LEVEL_S: Final = 20
 """The service level's wait (stats.md, `service_level_ms`)."""
+PACE_ABOVE_ADVICE: Final = 1.25
+"""A campaign ringing this many times its advised lines per ready person for half an hour is
+well above the pace that leaves people room to breathe (the alert CampaignPacedAboveAdvice)."""

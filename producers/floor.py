@@ -7,6 +7,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, NamedTuple
 
+from streams.engine.pacing import PacingLimits
 from streams.events import MAX_TS
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ MAX_SOURCE: Final = 64
 MAX_INBOUND_RATE: Final = 100_000
 UNDERSTAFFED_FROM: Final = 2 * HOUR
 """When the understaffed queue's training session starts, after the start of each day."""
+PACINGS: Final = ("predictive", "advised")
+"""How the dialers pace: as predictive dialers do, or by the humane pacing advice."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +53,10 @@ class FloorConfig:
     understaffed: int | None = None
     """A queue's campaign number: each day, most of its people are in a training session for an
     hour (UNDERSTAFFED_FROM to UNDERSTAFFED_FROM + 1 h after the start)."""
+    pacing: str = "predictive"
+    """One of PACINGS (producers/dialer.py describes both)."""
+    pacing_limits: PacingLimits = field(default_factory=PacingLimits)
+    """The limits an `advised` dialer's advice keeps."""
 
     def __post_init__(self) -> None:
         if self.agents < 1:
@@ -73,6 +80,8 @@ class FloorConfig:
         outside = sorted(n for n in self.tired_teams if not 1 <= n <= self.teams)
         if outside:
             raise ValueError(f"--tired-team {outside[0]} is not one of the {self.teams} teams")
+        if self.pacing not in PACINGS:
+            raise ValueError(f"--pacing must be one of {', '.join(PACINGS)}, got {self.pacing!r}")
         self._check_queues()
 
     def _check_queues(self) -> None:

@@ -96,7 +96,11 @@ class Simulation:
         teams = build_teams(config, rng)
         queues = {campaign_id(n): blended for n, blended in config.queues().items()}
         dialers = {t.campaign_id: CampaignDialer(t.campaign_id, rng, start) for t in teams}
+        self.dialers = dialers
+        """Each campaign's dialer, by campaign id."""
         for dialer in dialers.values():
+            if config.pacing == "advised":
+                dialer.follow_advice(config.pacing_limits)
             if queues.get(dialer.campaign_id, True):
                 self._at(start + self._randint(0, 1_000), self._tick, dialer)
         people: dict[str, list[Agent]] = {c: [] for c in dialers}
@@ -132,21 +136,31 @@ class Simulation:
     # The dialer's side.
 
     def _tick(self, t: int, dialer: CampaignDialer) -> None:
+        advised = dialer.advised
+        if advised is not None:
+            advised.sample(t, dialer)
         if t >= dialer.review_at:
             dialer.review(t)
-        for _ in range(dialer.lines_to_dial(t)):
+        lines = dialer.lines_to_dial(t)
+        for _ in range(lines):
             ring = dialer.ring(self._random())
-            call = Call(self._emit.call_id(), dialer, ring.code)
+            call = Call(self._emit.call_id(), dialer, ring.code, t)
             self._emit.dialed(t, call)
             lo, hi = ring.delay
             self._at(t + self._randint(lo, hi), self._ring_end, call)
             dialer.ringing += 1
+        if advised is not None and lines:
+            advised.at(t).dialed += lines
         # Jittered so that the dialers of several campaigns do not fire in lockstep.
         self._at(t + self._randint(700, 1_300), self._tick, dialer)
 
     def _ring_end(self, t: int, call: Call) -> None:
         dialer = call.dialer
         dialer.ringing -= 1
+        if dialer.advised is not None:
+            minute = dialer.advised.at(t)
+            minute.rung_ms += t - call.dialed_at
+            minute.human += call.ring == HUMAN
         if call.ring == HUMAN:
             if self._random() >= UNREPORTED_ANSWER:
                 self._emit.answered(t, call, AnsweredBy.HUMAN)
@@ -180,6 +194,8 @@ class Simulation:
             return
         dialer = call.dialer
         dialer.abandoned += 1
+        if dialer.advised is not None:
+            dialer.advised.at(t).abandoned += 1
         self._emit.dropped(t, call)
         self._end_call(t, call)
         waiting = dialer.waiting
@@ -190,15 +206,24 @@ class Simulation:
         call.status = BRIDGING
         call.agent = agent
         agent.phase = RESERVED
+        agent.dialer.busy += 1
         self._at(t, self._connect, call)
 
     def _connect(self, t: int, call: Call) -> None:
         agent = call.agent
         assert agent is not None
         inbound = call.ring == INBOUND
-        if not inbound and t - call.answered_at > ABANDON_AFTER_MS:
+        late = not inbound and t - call.answered_at > ABANDON_AFTER_MS
+        if late:
             call.dialer.abandoned += 1
+        advised = call.dialer.advised
+        if advised is not None:
+            minute = advised.at(t)
+            minute.connected += 1
+            minute.outbound += not inbound
+            minute.abandoned += late
         call.status = CONNECTED
+        call.connected_at = t
         self._emit.connected(t, call, agent)
         agent.phase = TALKING
         self._emit.state(t, agent, AgentState.ON_CALL, call_id=call.call_id)
@@ -275,7 +300,13 @@ class Simulation:
     def _wrapped_up(self, t: int, call: Call) -> None:
         agent = call.agent
         assert agent is not None
-        agent.dialer.wrapping -= 1
+        dialer = agent.dialer
+        dialer.wrapping -= 1
+        dialer.busy -= 1
+        if dialer.advised is not None:
+            minute = dialer.advised.at(t)
+            minute.handled += 1
+            minute.handle_ms += t - call.connected_at
         self._emit.disposition(t, agent, call)
         self._next_step(t, agent)
 

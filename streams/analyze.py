@@ -12,6 +12,15 @@ from typing import Any, Final
 
 from streams.codec import InvalidEvent, decode
 from streams.engine import DEFAULT_PARAMS, EventCounts, Floor, Outcome, Params, build_report
+from streams.engine.pacing import (
+    DEFAULT_LIMITS,
+    CampaignPacing,
+    PacingLimits,
+    campaign_inputs,
+    checked_advice,
+    state_ms,
+    wrap_per_talk,
+)
 
 FAR_AHEAD_MS: Final = 86_400_000
 """An event stamped this much later than every other one is worth a warning (see Reading)."""
@@ -112,3 +121,36 @@ def analyze(
     floor, counts = fold_lines(lines, params, reading)
     floor.finalize()
     return build_report(floor, counts)
+
+
+def analyze_with_pacing(
+    lines: Iterable[bytes],
+    params: Params = DEFAULT_PARAMS,
+    reading: Reading | None = None,
+    limits: PacingLimits = DEFAULT_LIMITS,
+) -> tuple[dict[str, Any], dict[str, CampaignPacing]]:
+    """The report, and the pacing advice of each outbound campaign (not a report field: the
+    text report shows it)."""
+    floor, counts = fold_lines(lines, params, reading)
+    floor.finalize()
+    return build_report(floor, counts), pacing(floor, limits)
+
+
+def pacing(floor: Floor, limits: PacingLimits = DEFAULT_LIMITS) -> dict[str, CampaignPacing]:
+    """Each outbound campaign's advice from its whole log, checked against the pace it ran (the
+    people's ready time is in the log); campaigns with too few calls, or none of whose people's
+    events are in the log, have none."""
+    by_campaign = state_ms(floor.agents.values())
+    wraps = wrap_per_talk(by_campaign)
+    found = {}
+    for name, track in sorted(floor.campaigns.items()):
+        totals = track.totals
+        wrap, ready_ms = wraps.get(name), by_campaign.get(name, [0])[0]
+        inputs = None if wrap is None else campaign_inputs(totals, track.clock, wrap, None)
+        if inputs is None or not ready_ms:
+            continue
+        observed = totals.rung_ms / ready_ms
+        checked = checked_advice(inputs, observed, totals.answered_human, totals.abandoned, limits)
+        if checked is not None:
+            found[name] = checked
+    return found

@@ -41,6 +41,7 @@ from streams.codes import (
     canonical,
 )
 from streams.engine import Params
+from streams.engine.pacing import PacingLimits
 from streams.settings import SettingsError
 
 ENVIRONMENT: Final = "FLOORPULSE_CONFIG"
@@ -193,6 +194,26 @@ class ThresholdsSection(_Section):
         return self
 
 
+class PacingSection(_Section):
+    """The two limits the pacing advice keeps (docs/pacing.md)."""
+
+    abandon_target: float = Field(
+        default=0.02,
+        ge=0.005,
+        le=0.03,
+        description="expected abandoned calls per call a person answers: under the 3% line",
+    )
+    occupancy_ceiling: float = Field(
+        default=0.85,
+        ge=0.5,
+        le=0.95,
+        description="expected share of working time on calls and wrap-up",
+    )
+
+    def limits(self) -> PacingLimits:
+        return PacingLimits(self.abandon_target, self.occupancy_ceiling)
+
+
 class PrivacySection(_Section):
     min_group_size: int = Field(
         default=5,
@@ -229,6 +250,7 @@ class FloorConfig(_Section):
     codes: CodesSection = CodesSection()
     thresholds: ThresholdsSection = ThresholdsSection()
     privacy: PrivacySection = PrivacySection()
+    pacing: PacingSection = PacingSection()
     sources: SourcesSection = SourcesSection()
 
     def params(self) -> Params:
@@ -341,6 +363,14 @@ _WHY: Final = {
     "abandon_after_ms": ("", "the two-second rule would no longer be the rule"),
     "service_level_ms": ("no queue could meet it", "every caller would count as served"),
     "short_abandon_ms": ("", "callers who waited would be left out of the queue's ratios"),
+    "abandon_target": (
+        "almost no pace could keep it: the advice would always be the slowest",
+        "it would be over the 3% line",
+    ),
+    "occupancy_ceiling": (
+        "the advice would leave people idle most of the time",
+        "it would leave no breathing room between calls",
+    ),
     "min_group_size": (
         "a team's numbers could point at one person",
         "almost no team would show its numbers",
@@ -386,6 +416,7 @@ def describe(loaded: Loaded) -> str:
         ("codes", config.codes),
         ("thresholds", config.thresholds),
         ("privacy", config.privacy),
+        ("pacing", config.pacing),
     ):
         lines += ["", f"[{name}]"]
         for key, value in section.model_dump().items():

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
+from collections.abc import Mapping
 from typing import Any
+
+from streams.engine.pacing import DEFAULT_LIMITS, CampaignPacing, Limit, PacingLimits
 
 ABANDON_LINE = 0.03
 CHECKIN_WORDS = {
@@ -17,9 +21,16 @@ CHECKIN_WORDS = {
 }
 
 
-def render_text(report: dict[str, Any], min_group_size: int = 5) -> str:
+def render_text(
+    report: dict[str, Any],
+    min_group_size: int = 5,
+    *,
+    pacing: Mapping[str, CampaignPacing] | None = None,
+    limits: PacingLimits = DEFAULT_LIMITS,
+) -> str:
     """The report for a person. A team's numbers show only when it has `min_group_size` people;
-    smaller teams are shown together, so that no number points at one person."""
+    smaller teams are shown together, so that no number points at one person. `pacing` adds the
+    pacing advice of the outbound campaigns (streams/analyze.py, `pacing`)."""
     lines = [_heading(report), ""]
     campaigns = report["campaigns"]
     if campaigns:
@@ -47,6 +58,9 @@ def render_text(report: dict[str, Any], min_group_size: int = 5) -> str:
             header,
             [_queue_row(name, q) for name, q in queues.items()],
         )
+        lines.append("")
+    if pacing:
+        lines += _pacing(pacing, limits)
         lines.append("")
     teams = report["teams"]
     if teams:
@@ -113,6 +127,74 @@ def _campaign_row(name: str, c: dict[str, Any]) -> list[str]:
         mark,
         talk,
     ]
+
+
+LIMIT_WORDS = {
+    Limit.ABANDON: "abandoned calls",
+    Limit.OCCUPANCY: "time between calls",
+    Limit.HIGHEST: "neither, yet",
+}
+
+
+def _pacing(pacing: Mapping[str, CampaignPacing], limits: PacingLimits) -> list[str]:
+    """The advised pace of each outbound campaign beside the pace it ran, in caring words."""
+    target, ceiling = _percent(limits.abandon_target), _percent(limits.occupancy_ceiling)
+    lines = ["Pacing that leaves people room to breathe (lines ringing for each person ready)"]
+    rows = []
+    for name, found in pacing.items():
+        advice = found.advice
+        rows.append(
+            [
+                name,
+                f"{advice.lines_per_agent:.2f}",
+                _percent(advice.abandon_ratio),
+                _percent(advice.occupancy_ratio),
+                "-"
+                if found.observed_lines_per_agent is None
+                else f"{found.observed_lines_per_agent:.2f}",
+                LIMIT_WORDS[advice.limit],
+            ]
+        )
+    lines += _table(["campaign", "advised", "abandoned", "on calls", "it ran at", "set by"], rows)
+    lines += _paragraph(
+        f"Advised: the most lines ringing for each person ready that keep abandoned calls under"
+        f" {target} of the calls people answer, and time on calls and wrap-up at most {ceiling} of"
+        ' working time, so that everyone has a moment between calls. "abandoned" and "on'
+        ' calls" are what to expect at that pace; the lower of the two limits sets it.'
+    )
+    for name, found in pacing.items():
+        for note in _pacing_notes(name, found):
+            lines += _paragraph(note)
+    return lines
+
+
+def _paragraph(text: str) -> list[str]:
+    return textwrap.wrap(text, width=98, initial_indent="  ", subsequent_indent="  ")
+
+
+def _pacing_notes(name: str, found: CampaignPacing) -> list[str]:
+    advice, observed = found.advice, found.observed_lines_per_agent
+    notes = []
+    if not advice.within_limits:
+        notes.append(
+            f"{name}: even {advice.lines_per_agent:.2f} lines per person ready would not keep both"
+            " limits; more people on its calls would help, never a faster pace."
+        )
+    elif observed > 1.1 * advice.lines_per_agent:
+        notes.append(
+            f"{name} ran at {observed:.2f} lines per person ready, above the"
+            f" {advice.lines_per_agent:.2f} advised: easing its dialer gives people more time"
+            " between calls."
+        )
+    seen = found.observed_abandon_ratio
+    if found.calibration > 1.2 and seen is not None:
+        notes.append(
+            f"At its own pace {name} left {_percent(seen)} of answered calls with nobody to talk"
+            f" to, more than the {_percent(found.expected_abandon_at_observed)} the model expects"
+            " there (slow connects, or a dialer that also rings for people still wrapping up, add"
+            " to it): its advice is that much more careful."
+        )
+    return notes
 
 
 def _together(teams: list[dict[str, Any]]) -> dict[str, Any]:

@@ -312,3 +312,10 @@ def test_the_json_report_stays_complete() -> None:
     assert '"T1"' in done.stdout  # one person's team: in the engineers' JSON, never in the text
     text = floorpulse("analyze", str(log), "--format", "text", "--config", str(EXAMPLE))
     assert "T1 " not in text.stdout
+
+
+def test_the_pacing_limits_reach_the_advice() -> None:
+    limits = parse("[pacing]\nabandon_target = 0.01\noccupancy_ceiling = 0.8\n").pacing.limits()
+    assert (limits.abandon_target, limits.occupancy_ceiling) == (0.01, 0.8)
+    with pytest.raises(ConfigError, match=r"pacing.abandon_target \(line 2\).*3% line"):
+        parse("[pacing]\nabandon_target = 0.05\n")

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     import json
     import zlib
 
-    from streams.analyze import Reading, analyze
+    from streams.analyze import Reading, analyze_with_pacing
     from streams.config import load
     from streams.logfile import open_log
     from streams.report_text import render_text
@@ -54,7 +54,10 @@ def run(args: argparse.Namespace) -> int:
     reading = Reading()
     try:
         with open_log(args.log) as lines:
-            report = analyze(lines, config.params(), reading=reading)
+            # The pacing advice is no report field: the text report shows it beside the tables.
+            report, pacing = analyze_with_pacing(
+                lines, config.params(), reading=reading, limits=config.pacing.limits()
+            )
     except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         print(f"floorpulse analyze: cannot read {args.log}: {reason}", file=sys.stderr)
@@ -66,7 +69,14 @@ def run(args: argparse.Namespace) -> int:
         json.dump(report, sys.stdout, indent=1, sort_keys=True)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(render_text(report, config.privacy.min_group_size))
+        sys.stdout.write(
+            render_text(
+                report,
+                config.privacy.min_group_size,
+                pacing=pacing,
+                limits=config.pacing.limits(),
+            )
+        )
     for warning in warnings(report, reading):
         print(f"floorpulse analyze: {warning}", file=sys.stderr)
     return 1 if reading.stopped else 0

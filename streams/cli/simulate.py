@@ -15,6 +15,8 @@ from streams.cli import argtypes
 DEFAULT_FILE_START: Final = "2026-01-05T08:00:00Z"
 """Must match producers.floor.DEFAULT_START_MS (kept as text so that --help needs no import)."""
 PRESETS: Final = ("standard", "no-breaks", "understaffed-queue")
+PACINGS: Final = ("predictive", "advised")
+"""Must match producers.floor.PACINGS."""
 UNDERSTAFFED_HOURS: Final = (
     "each day from 2 to 3 hours after the start (10:00 to 11:00 UTC from the default file start)"
 )
@@ -24,7 +26,10 @@ DESCRIPTION: Final = f"""\
 Simulate a call-centre floor that runs predictive dialers and write its events (contract v1).
 
 Teams of agents each work one campaign (a campaign may span teams). Each campaign's dialer rings
-about two lines per agent about to be free and adapts that ratio to keep abandoned calls near 3%.
+about two lines per agent about to be free and adapts that ratio to keep abandoned calls near 3%;
+with --pacing advised it follows the humane pacing advice instead (docs/pacing.md), recomputed
+every five minutes from its own last hour: the lines per ready person that keep abandoned calls
+under 2% and time on calls at most 85%, so that people have a moment between calls.
 Lines end as people, machines, no answer, busy, failed or invalid numbers (spelled the many ways
 dialers spell them). A person who answers when nobody is free is held a moment, then connected
 late or dropped. Agents talk, wrap up, record dispositions (with the odd rough patch of
@@ -49,6 +54,7 @@ Examples:
   floorpulse simulate --preset understaffed-queue --out day.jsonl.gz
   floorpulse simulate --inbound-only 2 --inbound-rate 120 --out day.jsonl.gz
   floorpulse simulate --outbound-only                    dialers only, as before revision 1.1
+  floorpulse simulate --pacing advised --out day.jsonl.gz  dialers that follow the pacing advice
   floorpulse simulate --duration 90m --out - | head
 
 Broker address: FLOORPULSE_KAFKA_BOOTSTRAP (default 127.0.0.1:9092); topics come from
@@ -85,6 +91,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         f"{UNDERSTAFFED_HOURS}, four in five of the people of the first campaign with a queue "
         "are in a training session, so its callers wait longer and fewer are answered within "
         "20 s (standard)",
+    )
+    floor.add_argument(
+        "--pacing",
+        choices=PACINGS,
+        default="predictive",
+        help="predictive: the dialers pace as predictive dialers do, near the 3%% line;"
+        " advised: they follow the pacing advice, from their own last hour (predictive)",
     )
     floor.add_argument(
         "--tired-team",
@@ -291,6 +304,7 @@ def run(args: argparse.Namespace) -> int:
             blended=frozenset(args.blended) if chosen_queues else None,
             inbound_only=frozenset(args.inbound_only),
             inbound_rate=args.inbound_rate,
+            pacing=args.pacing,
         )
         if args.preset == "understaffed-queue":
             # The first queue; 0, no campaign, when there is none, for FloorConfig to explain.

@@ -10,6 +10,8 @@ import msgspec
 
 from streams.engine.params import Params, ms
 from streams.engine.totals import (
+    PACE_KEEP_MS,
+    PACE_MARK_MS,
     QUEUE_WAIT_BOUNDS_MS,
     TALK_BOUNDS_MS,
     CampaignTotals,
@@ -53,6 +55,18 @@ class CallTrack(msgspec.Struct, array_like=True):
     """An inbound call's queued time (its first `call.queued`); 0 for an outbound call."""
     waiting: bool = False
     """An inbound call whose outcome (answered or abandoned) is not decided yet."""
+    dialed_ts: int = 0
+    """When the call began to ring (entered `dialing`): its ringing time goes to the pace."""
+    agent: str = ""
+    """The person of its first `call.connected`, whose working time the pace counts."""
+
+
+class PersonPace(msgspec.Struct, array_like=True):
+    """A person's latest call on a campaign, as seen from the calls (for the pacing advice)."""
+
+    connected_ts: int = 0
+    ended_ts: int = 0
+    """0 while that call goes on."""
 
 
 class CampaignTrack(msgspec.Struct):
@@ -71,6 +85,8 @@ class CampaignTrack(msgspec.Struct):
     """How far live ticks have moved the campaign's time past `clock`, so that the oldest wait of
     its queue grows between events; 0 for none. A tick alone decides nothing, so it is written
     only with the campaign's next change."""
+    people: dict[str, PersonPace] = msgspec.field(default_factory=dict)
+    """The people who took the campaign's calls lately, by agent id (forgotten with the calls)."""
 
     @property
     def now(self) -> int:
@@ -95,6 +111,7 @@ class CallFold:
         self.keep_days = params.keep_days
         self.service_level = params.service_level_ms
         self.short_abandon = params.short_abandon_ms
+        self.person_gap = ms(params.recovery_s)
         # A table by type rather than a match: the call path carries most of a floor's events.
         # tests/engine checks that every call event type has its entry.
         self.handlers: dict[type[CallEvent], Callable[[CallTrack, CampaignTotals, Any, int], int]]
@@ -131,11 +148,21 @@ class CallFold:
             # Only the dialer's own calls are dialing or waiting for an agent; inbound callers
             # waiting in a queue are the queue's.
             phase = call.phase
-        if phase != call.phase:
-            if call.phase != NO_PHASE:
-                totals.active[call.phase] -= 1
+        old = call.phase
+        if phase != old:
+            # Phase changes also feed the pace: ringing ends, a person takes or ends a call.
+            if old != NO_PHASE:
+                totals.active[old] -= 1
+                if old == DIALING:
+                    totals.rung_ms += ts - call.dialed_ts
+                elif old == TALKING:
+                    self._person_free(campaign, call, ts)
             if phase != NO_PHASE:
                 totals.active[phase] += 1
+                if phase == DIALING:
+                    call.dialed_ts = ts
+                elif phase == TALKING:
+                    self._person_busy(campaign, call, event, ts)
             call.phase = phase
 
     # Each handler counts its event and returns the call's phase after it.
@@ -251,6 +278,15 @@ class CallFold:
             for call_id, call in calls.items()
             if call.last_ts < open_before or (call.done and call.last_ts < done_before)
         ]
+        people = campaign.people
+        gone = [
+            agent
+            for agent, p in people.items()
+            if (p.ended_ts and p.ended_ts < done_before) or p.connected_ts < open_before
+        ]
+        for agent in gone:
+            del people[agent]  # back after this long, it was a break anyway
+        self._mark(campaign)
         for call_id in quiet:
             call = calls.pop(call_id)
             if call.phase != NO_PHASE:
@@ -260,6 +296,21 @@ class CallFold:
                 queue = campaign.totals.queue
                 assert queue is not None
                 queue.waiting -= 1
+
+    @staticmethod
+    def _mark(campaign: CampaignTrack) -> None:
+        """Mark the pace counters, at most every PACE_MARK_MS, keeping the marks of the last
+        PACE_KEEP_MS and the one before them (so that the marks cover the whole hour)."""
+        totals, now = campaign.totals, campaign.clock
+        marks = totals.pace
+        if marks and now - marks[-1].ts < PACE_MARK_MS:
+            return
+        if not marks:
+            totals.pace_since = now
+        marks.append(totals.pace_now(now))
+        covered = sum(1 for mark in marks if mark.ts <= now - PACE_KEEP_MS)
+        if covered > 1:
+            del marks[: covered - 1]
 
     def _imply_answer(self, call: CallTrack, totals: CampaignTotals, ts: int) -> None:
         if not call.met:
@@ -277,6 +328,27 @@ class CallFold:
     def _abandon(self, totals: CampaignTotals, ts: int) -> None:
         self._day(totals, ts).abandoned += 1
         self._hour(totals, ts).abandoned += 1
+
+    def _person_busy(
+        self, campaign: CampaignTrack, call: CallTrack, event: CallEvent, ts: int
+    ) -> None:
+        """A person took a call: the time since their previous call's connect was working time
+        when they came back from it within `recovery_s`."""
+        assert isinstance(event, CallConnected), "only a connect starts a call's talk"
+        agent = call.agent = event.agent_id
+        person = campaign.people.get(agent)
+        if person is None:
+            campaign.people[agent] = PersonPace(ts)
+            return
+        if person.ended_ts and ts - person.ended_ts < self.person_gap:
+            campaign.totals.person_ms += ts - person.connected_ts
+        person.connected_ts, person.ended_ts = ts, 0
+
+    @staticmethod
+    def _person_free(campaign: CampaignTrack, call: CallTrack, ts: int) -> None:
+        person = campaign.people.get(call.agent)
+        if person is not None and person.connected_ts == call.connected_ts:
+            person.ended_ts = ts
 
     def _day(self, totals: CampaignTotals, ts: int) -> DayBucket:
         day = ts // DAY_MS

@@ -85,38 +85,27 @@ class DayBucket(msgspec.Struct, array_like=True):
     abandoned: int = 0
 
 
-PACE_SLOT_MS: Final = 300_000
-"""Pace slots are five minutes of a campaign's event time (slot number = ts // PACE_SLOT_MS)."""
-PACE_KEEP_SLOTS: Final = 12
-"""A live campaign keeps its last hour of slots (the pacing advice's window)."""
+PACE_MARK_MS: Final = 300_000
+"""A campaign marks its pace counters at most this often (at its sweeps for quiet calls)."""
+PACE_KEEP_MS: Final = 3_600_000
+"""Marks cover the campaign's last hour: the pacing advice's window."""
 
 
-class PaceSlot(msgspec.Struct, array_like=True):
-    """Five minutes of a campaign's calls, as the pacing advice reads them (engine/pacing.py).
-    Each count is in the slot of the event that decided it."""
+class PaceMark(msgspec.Struct, array_like=True):
+    """A campaign's cumulative pace counters as they stood at `ts`: what happened since is the
+    difference with the counters now (engine/pacing.py reads it)."""
 
+    ts: int = 0
     dialed: int = 0
     answered_human: int = 0
-    """Outbound calls a person answered (implied answers included)."""
     abandoned: int = 0
-    rung: int = 0
-    """Dialed lines whose ringing ended: answered, unanswered, or met by a connect or drop."""
-    rung_ms: int = 0
-    """Their time ringing (from `call.dialed` to that outcome)."""
     connected: int = 0
-    """Calls bridged to a person, inbound and outbound."""
-    outbound: int = 0
-    """Of which the dialer's."""
+    inbound: int = 0
+    """Of the connected calls, callers from the queue."""
     talked: int = 0
     talk_ms: int = 0
+    rung_ms: int = 0
     person_ms: int = 0
-    """People's time from one call's connect to their next on the campaign, when they were back
-    from the first within `recovery_s` (a longer gap was a break): the people working, over
-    time."""
-
-    def add(self, other: PaceSlot) -> None:
-        for name in self.__struct_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 class QueueTotals(msgspec.Struct):
@@ -157,12 +146,32 @@ class CampaignTotals(msgspec.Struct):
     """Calls now dialing, waiting, talking."""
     queue: QueueTotals | None = None
     """Inbound calls (revision 1.1); None until the campaign has one."""
-    pace: dict[int, PaceSlot] = msgspec.field(default_factory=dict)
-    """The last PACE_KEEP_SLOTS pace slots, by slot number."""
-    pace_earlier: PaceSlot = msgspec.field(default_factory=PaceSlot)
-    """Every older slot, summed: with `pace`, the campaign's whole history."""
-    pace_first: int = -1
-    """The number of the campaign's first pace slot; -1 before its first call."""
+    rung_ms: int = 0
+    """Time dialed lines spent ringing, from `call.dialed` until an answer, no answer, connect or
+    drop (for the pacing advice, as are the next three)."""
+    person_ms: int = 0
+    """People's time from one call's connect to their next on the campaign, when they were back
+    from the first within `recovery_s` (a longer gap was a break): people working, over time."""
+    pace: list[PaceMark] = msgspec.field(default_factory=list)
+    """Marks of the pace counters over the last PACE_KEEP_MS, oldest first."""
+    pace_since: int = 0
+    """The time of the campaign's first mark: where its whole history starts."""
+
+    def pace_now(self, ts: int) -> PaceMark:
+        """The pace counters as they stand, marked at `ts`."""
+        talk = self.talk
+        return PaceMark(
+            ts,
+            self.dialed,
+            self.answered_human,
+            self.abandoned,
+            self.connected,
+            0 if self.queue is None else self.queue.answered,
+            talk.count,
+            talk.sum_ms,
+            self.rung_ms,
+            self.person_ms,
+        )
 
     @property
     def abandoned(self) -> int:

@@ -7,9 +7,11 @@ hold, and a partition that moved away stops being exported at once.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Final
 
 from prometheus_client.core import (
@@ -22,6 +24,17 @@ from prometheus_client.registry import Collector
 
 from streams.engine.agent import KIND_INDEX, AgentTrack
 from streams.engine.calls import DAY_MS, HOUR_MS, PHASES, CampaignTrack
+from streams.engine.pacing import (
+    DEFAULT_LIMITS,
+    Limit,
+    PaceInputs,
+    PacingAdvice,
+    PacingLimits,
+    advise,
+    campaign_inputs,
+    state_ms,
+    wrap_per_talk,
+)
 from streams.engine.totals import (
     BREAK_BOUNDS_S,
     CHECKIN_KINDS,
@@ -66,9 +79,16 @@ class Limits:
 class FloorCollector(Collector):
     """Yields every floorpulse metric from the snapshot `read` returns at scrape time."""
 
-    def __init__(self, read: Callable[[], Snapshot], limits: Limits = Limits()) -> None:
+    def __init__(
+        self,
+        read: Callable[[], Snapshot],
+        limits: Limits = Limits(),
+        pacing: PacingLimits = DEFAULT_LIMITS,
+    ) -> None:
         self.read = read
         self.limits = limits
+        self.pacing = pacing
+        """The limits of the pacing advice (engine/pacing.py)."""
         self.folded: dict[str, int] = {}
         """How many values of each kind the last scrape folded into `other`."""
 
@@ -90,6 +110,7 @@ class FloorCollector(Collector):
         )
         yield from fold(campaign_metrics(snapshot.campaigns), "campaign", campaigns)
         yield from fold(queue_metrics(snapshot.campaigns), "campaign", queues)
+        yield from pacing_metrics(snapshot, campaigns, self.pacing)
         yield from fold(fold(agent_metrics(snapshot.agents), "team", teams), "campaign", campaigns)
         yield from pipeline_metrics(snapshot)
         self.folded = {"campaign": folded_campaigns, "queue": folded_queues, "team": folded_teams}
@@ -158,6 +179,88 @@ def campaign_metrics(entries: Iterable[tuple[str, Entry[CampaignTrack]]]) -> Ite
             if humans:
                 ratio.add_metric([name, window], sum(b.abandoned for b in recent) / humans)
     yield from (dialed, answered, unanswered, dropped, connected, abandoned, talk, active, ratio)
+
+
+PACING_KINDS: Final = (Limit.ABANDON, Limit.OCCUPANCY)
+
+
+def pacing_metrics(
+    snapshot: Snapshot, keep: frozenset[str], limits: PacingLimits = DEFAULT_LIMITS
+) -> Iterator[Metric]:
+    """The pacing advice (engine/pacing.py) of each outbound campaign with enough calls in its
+    last hour, for the campaigns named on their own (`keep`): an advice is no sum, so the
+    campaigns folded into `other` have none.
+
+    People working and talk come from the campaign's calls, which this worker owns; wrap-up per
+    second of talk from the people whose events it owns (all of them with one worker, a share
+    of them otherwise: wrap-up is a ratio, and any share of a campaign's people estimates it;
+    the whole floor's when it owns none of the campaign's). Without any people, no advice.
+
+        floorpulse_pacing_advice_lines_per_agent{campaign="c1"} 2.26
+        floorpulse_pacing_advice_abandon_ratio{campaign="c1"} 0.02
+        floorpulse_pacing_advice_occupancy_ratio{campaign="c1"} 0.834
+        floorpulse_pacing_advice_limit{campaign="c1",kind="abandon"} 1.0
+        floorpulse_pacing_advice_limit{campaign="c1",kind="occupancy"} 0.0
+    """
+    c = ["campaign"]
+    lines = GaugeMetricFamily(
+        PREFIX + "pacing_advice_lines_per_agent",
+        "Advised lines ringing per person ready: the most that keep abandoned calls under the"
+        " target and leave people room to breathe between calls.",
+        labels=c,
+    )
+    abandon = GaugeMetricFamily(
+        PREFIX + "pacing_advice_abandon_ratio",
+        "Abandoned per call answered by a person, as expected at the advised pace.",
+        labels=c,
+    )
+    occupancy = GaugeMetricFamily(
+        PREFIX + "pacing_advice_occupancy_ratio",
+        "Share of working time on calls and wrap-up, as expected at the advised pace.",
+        labels=c,
+    )
+    limit = GaugeMetricFamily(
+        PREFIX + "pacing_advice_limit",
+        "1 for the limit that set the advised pace (abandoned calls or occupancy), else 0.",
+        labels=[*c, "kind"],
+    )
+    by_campaign = state_ms(entry.track for entry in snapshot.agents)
+    wraps = wrap_per_talk(by_campaign)
+    floor = wrap_per_talk({"": [sum(ms[i] for ms in by_campaign.values()) for i in range(4)]})
+    for name, entry in sorted(snapshot.campaigns, key=lambda pair: pair[0]):
+        wrap = wraps.get(name, floor.get(""))
+        if name not in keep or wrap is None:
+            continue
+        track = entry.track
+        inputs = campaign_inputs(track.totals, track.clock, wrap)
+        advice = None if inputs is None else _advise(*_rounded(inputs), limits)
+        if advice is None:
+            continue
+        lines.add_metric([name], advice.lines_per_agent)
+        abandon.add_metric([name], advice.abandon_ratio)
+        occupancy.add_metric([name], advice.occupancy_ratio)
+        for kind in PACING_KINDS:
+            limit.add_metric([name, kind.value], float(advice.limit is kind))
+    yield from (lines, abandon, occupancy, limit)
+
+
+PACING_STEP: Final = math.log(1.01)
+"""Pacing inputs are taken in steps of 1%: scrapes of a steady floor then reuse the advice."""
+
+
+def _rounded(inputs: PaceInputs) -> tuple[float, float, float, float]:
+    def step(value: float) -> float:
+        return math.exp(round(math.log(value) / PACING_STEP) * PACING_STEP)
+
+    i = inputs
+    return step(i.people), step(i.answer_ratio), step(i.ring_seconds), step(i.handle_seconds)
+
+
+@lru_cache(maxsize=4096)
+def _advise(
+    people: float, answers: float, ring: float, handle: float, limits: PacingLimits
+) -> PacingAdvice | None:
+    return advise(PaceInputs(people, answers, ring, handle), limits)
 
 
 def queue_metrics(entries: Iterable[tuple[str, Entry[CampaignTrack]]]) -> Iterator[Metric]:

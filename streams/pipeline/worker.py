@@ -131,6 +131,7 @@ class Worker:
         self.collector = FloorCollector(
             lambda: self._scraped,
             Limits(settings.max_campaigns, settings.max_queues, settings.max_teams),
+            pacing=config.pacing.limits(),
         )
         self.registry.register(self.collector)
         self.app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(self.registry, "faust"))

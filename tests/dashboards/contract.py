@@ -15,6 +15,14 @@ ROOT: Final = Path(__file__).resolve().parents[2]
 METRICS_MD: Final = ROOT / "tests" / "data" / "contract" / "metrics.md"
 """The project's copy of the contract's metrics (revision 1.1); tests/test_scenario_copies.py
 keeps it equal to shared/contract/metrics.md."""
+PACING: Final = {
+    "floorpulse_pacing_advice_lines_per_agent": frozenset({"campaign"}),
+    "floorpulse_pacing_advice_abandon_ratio": frozenset({"campaign"}),
+    "floorpulse_pacing_advice_occupancy_ratio": frozenset({"campaign"}),
+    "floorpulse_pacing_advice_limit": frozenset({"campaign", "kind"}),
+}
+"""Exported beyond metrics.md: the pacing advice (issue 17, docs/pacing.md), gauges with the
+contract's labels, until the contract names them."""
 PROMETHEUS_OWN: Final = frozenset({"up"})
 SCRAPE_LABELS: Final = frozenset({"job", "instance"})
 
@@ -62,7 +70,7 @@ def contract_labels() -> dict[str, frozenset[str]]:
             exported[f"{name}_count"] = labels
         else:
             exported[name] = labels
-    return exported
+    return exported | PACING
 
 
 @cache

@@ -52,6 +52,7 @@ def test_the_alerts_the_issue_asks_for_exist() -> None:
         "TeamBreakSuggested",
         "TeamOccupancyHigh",
         "QueueServiceLevelLow",
+        "CampaignPacedAboveAdvice",
         "PipelineFallingBehind",
         "DeadLettersRising",
         "WorkerDown",
