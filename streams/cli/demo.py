@@ -11,19 +11,26 @@ from typing import Any
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="run the whole local stack: broker, worker, simulator, and Prometheus if installed",
+        help=(
+            "run the whole local stack: broker, worker, simulator, Prometheus if installed,"
+            " and the floor board"
+        ),
         description=(
             "Start the local Kafka broker (unless one runs), one worker, the simulator at a"
             " watchable speed (one team skipping its breaks, so check-ins have something to"
             " notice) and, when the prometheus binary is installed, Prometheus with the"
-            " project's config and rules on 127.0.0.1:9090. Prints where to look. Ctrl-C stops"
-            " everything it started and nothing else. Logs go to .floorpulse/logs/."
+            " project's config and rules on 127.0.0.1:9090, and the floor board (floorpulse"
+            " board). Prints where to look. Ctrl-C stops everything it started and nothing"
+            " else. Logs go to .floorpulse/logs/."
         ),
     )
     parser.add_argument(
         "--speed", default="10", help="simulated seconds per second: 1 is real time (10)"
     )
     parser.add_argument("--agents", type=int, default=40, metavar="N", help="people (40)")
+    parser.add_argument(
+        "--board-port", type=int, default=8080, metavar="N", help="the floor board's port (8080)"
+    )
     parser.add_argument(
         "--config",
         metavar="FILE",
@@ -41,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         load(args.config)  # a bad file fails here, in one line, before anything starts
         os.environ["FLOORPULSE_CONFIG"] = os.path.abspath(args.config)
 
-    return run_demo(load_settings(), args.speed, args.agents, _say)
+    return run_demo(load_settings(), args.speed, args.agents, _say, args.board_port)
 
 
 def _say(line: str) -> None:
