@@ -394,6 +394,10 @@ def test_the_command_writes_the_same_file_for_the_same_seed(
         (["--start", "1767600000"], "milliseconds"),
         (["--agents", "two"], "whole number"),
         (["--tired-team", "blue"], "team-03"),
+        (["--blended", "blue"], "campaign-02 or 2"),
+        (["--inbound-only", "campaign-"], "campaign-02 or 2"),
+        (["--inbound-rate", "0"], "positive number of callers an hour"),
+        (["--inbound-rate", "nan"], "positive number of callers an hour"),
     ],
 )
 def test_bad_values_say_what_to_fix(

@@ -588,24 +588,6 @@ def test_inconsistent_queue_options_fail_before_writing(
     assert not out.exists()
 
 
-@pytest.mark.parametrize(
-    ("args", "fix"),
-    [
-        (["--blended", "blue"], "campaign-02 or 2"),
-        (["--inbound-only", "campaign-"], "campaign-02 or 2"),
-        (["--inbound-rate", "0"], "positive number of callers an hour"),
-        (["--inbound-rate", "nan"], "positive number of callers an hour"),
-    ],
-)
-def test_bad_queue_values_say_what_to_fix(
-    args: list[str], fix: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as exit_:
-        simulate_command(*args, "--out", "-")
-    assert exit_.value.code == 2
-    assert fix in capsys.readouterr().err
-
-
 def test_the_help_names_the_queue_options(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         simulate_command("--help")
