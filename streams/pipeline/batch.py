@@ -14,7 +14,7 @@ from typing import Final
 from streams.codec import InvalidEvent, decode
 from streams.engine import Checkin, Floor, Outcome, Params
 from streams.engine.agent import AgentTrack
-from streams.engine.calls import CampaignTrack
+from streams.engine.calls import DAY_MS, CampaignTrack
 from streams.events import AgentDisposition, AgentStateChanged, Event, type_name
 from streams.pipeline.entries import (
     EVENT_DELAY_BOUNDS_MS,
@@ -29,7 +29,6 @@ from streams.pipeline.metrics import without_break_level
 from streams.pipeline.wire import dead_letter
 from streams.topics import AGENT_EVENTS, CALL_EVENTS, route
 
-DAY_MS: Final = 86_400_000
 LIVE_WITHIN_MS: Final = 60_000
 """A partition whose latest event is this close to the wall clock is live: ticks may run."""
 TICK_LAG_MS: Final = 5_000
@@ -132,7 +131,6 @@ class Pipeline:
             first_time = record.offset > progress.offset
             if first_time:
                 progress.offset = record.offset
-                progress.rules = self.fingerprint
             try:
                 event = self._decode(record)
             except InvalidEvent as exc:
@@ -239,6 +237,8 @@ class Pipeline:
 
     def flush(self) -> Writes:
         """The entries changed since the last flush, encoded, for the stores and changelogs."""
+        for progress in self._changed_partitions.values():
+            progress.rules = self.fingerprint  # the rules its events were applied under
         writes = Writes(
             agents={k: (e.partition, dump(e)) for k, e in self._changed_agents.items()},
             campaigns={k: (e.partition, dump(e)) for k, e in self._changed_campaigns.items()},

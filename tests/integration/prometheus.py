@@ -11,6 +11,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ import yaml
 from streams.localkafka import free_ports
 from streams.processes import terminate
 from tests.dashboards.rules import PROMETHEUS
-from tests.integration.live import wait_for
+from tests.integration.live import WorkerProcess, wait_for
 
 PROJECT_CONFIG: Final = PROMETHEUS / "prometheus.yml"
 JOB: Final = "floorpulse-worker"
@@ -219,3 +220,21 @@ def _parse_time(text: str) -> datetime:
     digits = "".join(c for c in rest if c.isdigit())
     zone = rest[len(digits) :].replace("Z", "+00:00")
     return datetime.fromisoformat(f"{head}.{digits[:6].ljust(6, '0')}{zone}")
+
+
+def scraped_worker(stack: ExitStack, workdir: Path) -> tuple[str, WorkerProcess, Prometheus]:
+    """A broker of its own with floorpulse's topics, a worker on it, and Prometheus scraping
+    that worker (up once this returns); `stack` stops each. Returns the broker's bootstrap."""
+    from streams.localkafka import Ports, start, stop
+    from streams.topics_admin import ensure_topics
+
+    broker, controller, web = free_ports(3)
+    started = start(workdir / "kafka", Ports(broker, controller))
+    stack.callback(stop, workdir / "kafka", wipe=True)
+    ensure_topics(started.bootstrap, 6)
+    worker = WorkerProcess(started.bootstrap, web, workdir / "worker.log").start()
+    stack.callback(worker.stop)
+    server = Prometheus.start([web], workdir / "prometheus")
+    stack.callback(server.stop)
+    server.wait_until_up([web])
+    return started.bootstrap, worker, server

@@ -35,8 +35,8 @@ from streams.localkafka import free_ports
 from streams.pipeline.wire import checkin_value
 from streams.processes import terminate
 from streams.topics import CHECKINS
-from tests.integration.live import WorkerProcess, consume_until, produce_lines, wait_for
-from tests.integration.prometheus import Prometheus
+from tests.integration.live import consume_until, produce_lines, wait_for
+from tests.integration.prometheus import Prometheus, scraped_worker
 from tests.integration.test_dashboards_live import settle, simulate
 
 pytestmark = pytest.mark.kafka
@@ -87,27 +87,17 @@ def tiny_team(now_ms: int) -> list[bytes]:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    from streams.localkafka import Ports, start, stop
-    from streams.topics_admin import ensure_topics
-
     installed("chromium")
     installed("chromedriver")
     workdir = tmp_path_factory.mktemp("board-live")
     shots = Path(os.environ.get("FLOORPULSE_BOARD_SCREENSHOTS") or workdir / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
-    broker, controller, web, board_port = free_ports(4)
+    (board_port,) = free_ports(1)
     with ExitStack() as stack:
-        started = start(workdir / "kafka", Ports(broker, controller))
-        stack.callback(stop, workdir / "kafka", wipe=True)
-        ensure_topics(started.bootstrap, 6)
-        worker = WorkerProcess(started.bootstrap, web, workdir / "worker.log").start()
-        stack.callback(worker.stop)
-        server = Prometheus.start([web], workdir / "prometheus")
-        stack.callback(server.stop)
-        server.wait_until_up([web])
+        bootstrap, worker, server = scraped_worker(stack, workdir)
         try:
-            events = simulate(started.bootstrap)
-            events += produce_lines(started.bootstrap, tiny_team(time.time_ns() // 1_000_000))
+            events = simulate(bootstrap)
+            events += produce_lines(bootstrap, tiny_team(time.time_ns() // 1_000_000))
             wait_for(
                 f"the worker to apply all {events} events",
                 lambda: True if worker.samples().applied() >= events else None,
@@ -126,7 +116,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                 ],
                 env={
                     **os.environ,
-                    "FLOORPULSE_KAFKA_BOOTSTRAP": started.bootstrap,
+                    "FLOORPULSE_KAFKA_BOOTSTRAP": bootstrap,
                     "FLOORPULSE_BOARD_TOKENS": ",".join(f"{t}={k}" for t, k in TOKENS.items()),
                 },
                 stdout=out,
@@ -140,7 +130,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         except AssertionError:
             print(f"board log:\n{board_log.read_text(errors='replace')[-3000:]}")
             raise
-        yield Live(started.bootstrap, server, url, shots)
+        yield Live(bootstrap, server, url, shots)
         log = board_log.read_text(errors="replace")
         assert not any(token in log for token in TOKENS.values()), "a token reached the log"
 

@@ -29,12 +29,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from dashboards.build import PanelQuery, all_queries
 from dashboards.pipeline import LAG
 from dashboards.selectors import ALL, CAMPAIGNS
-from streams.localkafka import free_ports
 from streams.topics import DIALER_TOPICS
 from tests.dashboards import rules
 from tests.dashboards.contract import PROMETHEUS_OWN, metric_names, series_names
 from tests.integration.live import WorkerProcess, wait_for
-from tests.integration.prometheus import JOB, Prometheus, QueryError
+from tests.integration.prometheus import JOB, Prometheus, QueryError, scraped_worker
 
 pytestmark = pytest.mark.kafka
 
@@ -67,22 +66,11 @@ class Floor:
 def floor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Floor]:
     """A simulated floor through a worker on a broker of its own, scraped by Prometheus, once
     every event is applied, committed, scraped and the rules evaluated on it."""
-    from streams.localkafka import Ports, start, stop
-    from streams.topics_admin import ensure_topics
-
     workdir = tmp_path_factory.mktemp("dashboards-live")
-    broker, controller, web = free_ports(3)
     with ExitStack() as stack:
-        started = start(workdir / "kafka", Ports(broker, controller))
-        stack.callback(stop, workdir / "kafka", wipe=True)
-        ensure_topics(started.bootstrap, 6)
-        worker = WorkerProcess(started.bootstrap, web, workdir / "worker.log").start()
-        stack.callback(worker.stop)
-        server = Prometheus.start([web], workdir / "prometheus")
-        stack.callback(server.stop)
-        server.wait_until_up([web])
+        bootstrap, worker, server = scraped_worker(stack, workdir)
         try:
-            events = simulate(started.bootstrap)
+            events = simulate(bootstrap)
             wait_for(
                 f"the worker to apply all {events} events",
                 lambda: True if worker.samples().applied() >= events else None,
