@@ -10,12 +10,13 @@ from typing import Any
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "config",
-        help="check a floor's configuration file (codes, thresholds, privacy, sources)",
+        help="check a floor's configuration file (codes, thresholds, pacing, privacy, sources)",
         description=(
             "A floor's configuration is one TOML file, read by analyze, the worker and the"
             " dialer adapters (--config FILE, or FLOORPULSE_CONFIG): [codes] (more dispositions,"
             " pause reasons and outcomes, and aliases for a site's own codes), [thresholds]"
-            " (every parameter of the statistics, with the contract's defaults), [privacy]"
+            " (every parameter of the statistics, with the contract's defaults), [pacing] (the"
+            " limits the pacing advice keeps), [privacy]"
             " (min_group_size) and [sources.<dialer>] (how queues, campaigns and people map to"
             " floorpulse's campaigns and teams). deploy/floorpulse.example.toml explains each."
         ),
