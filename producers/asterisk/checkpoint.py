@@ -13,13 +13,13 @@ Exceptions:
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import msgspec
 
 from producers.asterisk.follow import Position
 from producers.asterisk.state import State
+from producers.whole_file import write_whole
 
 VERSION = 1
 
@@ -69,13 +69,7 @@ def load(path: Path, queue_log: Path) -> Checkpoint | None:
 
 def save(path: Path, checkpoint: Checkpoint) -> None:
     """Write the checkpoint whole or not at all."""
-    part = path.with_name(path.name + ".part")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with part.open("wb") as file:
-            file.write(msgspec.json.encode(checkpoint))
-            file.flush()
-            os.fsync(file.fileno())
-        part.replace(path)
+        write_whole(path, msgspec.json.encode(checkpoint))
     except OSError as exc:
         raise CheckpointError(f"cannot write the checkpoint {path}: {exc.strerror}") from None
