@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from producers.asterisk.config import AsteriskSource
+from producers.vicidial.config import VicidialSource
 from streams.codes import (
     NEGATIVE_DISPOSITIONS,
     PAUSE_REASONS,
@@ -220,21 +221,6 @@ class PrivacySection(_Section):
         ge=3,
         le=100,
         description="a team's numbers show to people only when it has this many people",
-    )
-
-
-class VicidialSource(_Section):
-    """How a VICIdial database maps onto floorpulse's campaigns and teams."""
-
-    source: str = Field(default="vicidial", description="the `source` of the events")
-    campaigns: dict[str, str] = Field(
-        default={}, description="VICIdial campaign_id = campaign; unmapped: the campaign_id"
-    )
-    ingroups: dict[str, str] = Field(
-        default={}, description="in-group (an inbound queue) = campaign; unmapped: the in-group"
-    )
-    user_groups: dict[str, str] = Field(
-        default={}, description="user_group = team; unmapped: the user_group"
     )
 
 
