@@ -8,6 +8,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, Final
 
+from streams.cli import connect_vicidial
+
 if TYPE_CHECKING:
     import threading
     from collections.abc import Callable, Iterator
@@ -81,7 +83,7 @@ Broker address: FLOORPULSE_KAFKA_BOOTSTRAP (default 127.0.0.1:9092).
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "connect",
-        help="translate a real dialer's records (Asterisk) into events, to Kafka or a file",
+        help="a real dialer's records (Asterisk, VICIdial) as events, to Kafka or a file",
         description="Translate a real dialer's own records into contract events.",
     )
     dialers = parser.add_subparsers(dest="dialer", required=True, metavar="DIALER")
@@ -114,7 +116,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     asterisk.add_argument(
         "--until-idle",
-        type=_seconds,
+        type=seconds,
         metavar="SECONDS",
         help="with --follow or --ami: stop after this long without a line or an event",
     )
@@ -122,9 +124,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--out", metavar="FILE", help="write JSON Lines to FILE (.gz, - for stdout), not Kafka"
     )
     asterisk.set_defaults(run=run)
+    connect_vicidial.register(dialers)
 
 
-def _seconds(text: str) -> float:
+def seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -188,12 +191,12 @@ def _run_file(args: argparse.Namespace, config: AsteriskSource) -> int:
         return _fail(f"cannot read {path}: no such file", 1)
     began = time.perf_counter()
     try:
-        output, to = _output(args)
+        output, to = open_output(args, "floorpulse-asterisk")
     except SinkError as exc:
         return _fail(str(exc), 1)
     try:
         try:
-            with _stop_on_signals() as stop:
+            with stop_on_signals() as stop:
                 if args.ami_capture is not None:
                     tally, done = _read_capture(path, config, output, stop)
                     kind, source = "event", f"the AMI capture {path}"
@@ -296,7 +299,7 @@ def _run_ami(args: argparse.Namespace, config: AsteriskSource) -> int:
     login = Login(host.strip("[]"), int(port), args.ami_user, os.environ[SECRET_VARIABLE])
     began = time.perf_counter()
     try:
-        output, to = _output(args)
+        output, to = open_output(args, "floorpulse-asterisk")
     except SinkError as exc:
         return _fail(str(exc), 1)
     translator = AmiTranslator(config)
@@ -357,7 +360,7 @@ def _summarise(
     print(text, file=sys.stderr)
 
 
-def _output(args: argparse.Namespace) -> tuple[Output, str]:
+def open_output(args: argparse.Namespace, client_id: str) -> tuple[Output, str]:
     """The sink the events go to, and its name for the summary; SinkError if it cannot."""
     from producers.asterisk.output import Output
     from producers.sinks import JsonLinesSink, KafkaSink, Sink
@@ -367,7 +370,7 @@ def _output(args: argparse.Namespace) -> tuple[Output, str]:
         sink: Sink = JsonLinesSink(args.out)
         return Output(sink), "stdout" if args.out == "-" else args.out
     bootstrap = load_settings().kafka_bootstrap
-    return Output(KafkaSink(bootstrap, client_id="floorpulse-asterisk")), f"Kafka at {bootstrap}"
+    return Output(KafkaSink(bootstrap, client_id=client_id)), f"Kafka at {bootstrap}"
 
 
 def _progress(total: int | None) -> Progress | None:
@@ -391,7 +394,7 @@ def _say_clearing(progress: Progress) -> Callable[[str], None]:
 
 
 @contextlib.contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
+def stop_on_signals() -> Iterator[threading.Event]:
     """An event set at the first SIGINT or SIGTERM, after which both act as if never caught;
     the handlers from before are back at the end."""
     import signal
