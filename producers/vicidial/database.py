@@ -61,10 +61,11 @@ def parse_dsn(text: str) -> Dsn:
     """`mysql://USER@HOST[:PORT]/DATABASE`; a password in it is refused (the environment holds
     it), so that it never shows in a process list or a shell's history."""
     parts = urlsplit(text)
-    if parts.scheme not in ("mysql", "mariadb"):
-        raise ValueError(f"{text!r} is not mysql://USER@HOST:PORT/DATABASE")
+    # Before anything that echoes the text back.
     if parts.password is not None:
         raise ValueError("put no password in --dsn: set FLOORPULSE_VICIDIAL_PASSWORD instead")
+    if parts.scheme not in ("mysql", "mariadb"):
+        raise ValueError(f"{text!r} is not mysql://USER@HOST:PORT/DATABASE")
     database = parts.path.lstrip("/")
     if not parts.username or not parts.hostname or not database or "/" in database:
         raise ValueError(f"{text!r} is not mysql://USER@HOST:PORT/DATABASE")
