@@ -34,6 +34,10 @@ CLASS_INDEX: Final = {"positive": 0, "negative": 1, "neutral": 2}
 KIND_INDEX: Final = {"long_stretch": 0, "high_occupancy": 1, "rejection_streak": 2, "long_shift": 3}
 SPAN_KINDS: Final = ("long_stretch", "high_occupancy", "rejection_streak")
 RECENT_IDS_MS: Final = 600_000  # events.md: remember ids for at least 10 minutes of event time
+# ... and the newest ids whatever their age: an adapter restarted while catching up sends its
+# last delivery again, and one person's cycle in it (pause, wait, a long call, wrap-up) may span
+# more than ten minutes of event time.
+RECENT_IDS_KEPT: Final = 32
 
 
 class AgentTrack(msgspec.Struct):
@@ -49,7 +53,8 @@ class AgentTrack(msgspec.Struct):
     """Event time decided so far: the last applied ts, or a live tick."""
     shares: dict[str, TeamShare] = msgspec.field(default_factory=dict)
     recent: dict[str, int] = msgspec.field(default_factory=dict)
-    """Event ids of about the last ten minutes, with their ts."""
+    """Event ids of about the last ten minutes, and at least the newest RECENT_IDS_KEPT, with
+    their ts (in the order they came)."""
     span_start: int = 0
     off_start: int = 0
     """Start of the current off-phone period while it may still end short (a span is alive)."""
@@ -79,9 +84,10 @@ class AgentTrack(msgspec.Struct):
         if event_id in recent:
             return True
         recent[event_id] = ts
-        if len(recent) > 64:
+        if len(recent) > 2 * RECENT_IDS_KEPT:
             horizon = self.clock - RECENT_IDS_MS
-            self.recent = {k: v for k, v in recent.items() if v >= horizon}
+            newest = set(list(recent)[-RECENT_IDS_KEPT:])
+            self.recent = {k: v for k, v in recent.items() if v >= horizon or k in newest}
         return False
 
 

@@ -93,6 +93,25 @@ def test_floor_reports_duplicates_per_entity() -> None:
     assert floor.last_ts == at(0)
 
 
+def test_a_persons_newest_ids_are_known_again_however_old_they_are() -> None:
+    # An adapter restarted while catching up repeats its last delivery, where one person's
+    # cycle can span more than the ten minutes events.md asks a live worker to remember.
+    floor = Floor()
+    earlier = [(ready if i % 2 else paused)("a1", i, event_id=f"e{i}") for i in range(70)]
+    cycle = [
+        paused("a1", 100, event_id="pause"),
+        ready("a1", 105, event_id="ready"),
+        on_call("a1", 900, event_id="talk"),
+        wrap_up("a1", 1700, event_id="wrap"),
+    ]
+    for event in earlier + cycle:
+        assert floor.apply(event) is not Outcome.DUPLICATE
+    for event in cycle:
+        assert floor.apply(event) is Outcome.DUPLICATE
+    # Memory stays bounded: an id neither recent nor among the newest is forgotten.
+    assert floor.apply(earlier[0]) is Outcome.LATE
+
+
 # late events ------------------------------------------------------------------------------------
 
 
