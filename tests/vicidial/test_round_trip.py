@@ -4,16 +4,27 @@ them: its events analyse to the simulator's own report at VICIdial's whole secon
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 from typing import Any
 
+from producers.asterisk.output import Output
+from producers.vicidial.config import VicidialSource
+from producers.vicidial.database import Database, parse_dsn
 from producers.vicidial.drop_rate import DropRate
+from producers.vicidial.poll import Loop, start_from
+from producers.vicidial.translate import Translator
 from streams.analyze import analyze
 from streams.codec import decode, encode
+from streams.config import load
+from streams.engine.agent import RECENT_IDS_KEPT, RECENT_IDS_MS
+from streams.events import AgentDisposition, AgentStateChanged
+from tests.conftest import READER_PASSWORD
 from tests.integration.live import wait_for
 from tests.mariadb import MariaDB
 from tests.vicidial.site import (
     CAMPAIGNS,
+    DAY,
     SEED,
     Day,
     environment,
@@ -158,3 +169,62 @@ def differences(got: Any, want: Any, path: str = "") -> list[str]:
             found += differences(got.get(key), want.get(key), f"{path}.{key}")
         return found
     return [] if got == want else [f"{path}: {got!r} != {want!r}"]
+
+
+class Deliveries:
+    """A sink that keeps what each delivery (each poll's flush) held."""
+
+    def __init__(self) -> None:
+        self.delivered: list[list[bytes]] = []
+        self._queued: list[bytes] = []
+
+    def send(self, topic: str, key: str, value: bytes) -> None:
+        self._queued.append(value)
+
+    def flush(self) -> None:
+        if self._queued:
+            self.delivered.append(self._queued)
+            self._queued = []
+
+    def close(self) -> None:
+        self.flush()
+
+
+def test_a_backlog_is_read_in_polls_whose_repeats_a_live_worker_recognises(
+    mariadb: MariaDB, dsn: str, tmp_path: Path
+) -> None:
+    day = Day.simulate(tmp_path)
+    execute(day.site(mariadb), day.statements)
+    sink = Deliveries()
+    translator = Translator(load(day.config).config.sources.vicidial or VicidialSource())
+    database = Database(parse_dsn(dsn), READER_PASSWORD)
+    try:
+        start_from(database, translator, day.held[0].ts // 1000)
+        Loop(database, translator, Output(sink), None, 0.0, 0.0, threading.Event()).run()
+    finally:
+        database.close()
+    lines = [line for delivery in sink.delivered for line in delivery]
+    assert (
+        differences(without_counts(analyze(lines, day.params)), without_counts(day.report())) == []
+    )
+    # A restart sends again at most the delivery it was stopped in. A live worker recognises a
+    # person's repeat among their newest ids or within their last ten minutes, and a call's
+    # within ten minutes of its campaign's time after the call's last event: each delivery
+    # stays within that.
+    assert len(sink.delivered) > DAY.duration_ms // 3_600_000
+    for delivery in sink.delivered:
+        events = [decode(line) for line in delivery]
+        agents: dict[str, list[int]] = {}
+        campaigns: dict[str, list[int]] = {}
+        call_ends: dict[tuple[str, str], int] = {}
+        for event in events:
+            if isinstance(event, AgentStateChanged | AgentDisposition):
+                agents.setdefault(event.agent_id, []).append(event.ts)
+            else:
+                campaigns.setdefault(event.campaign_id, []).append(event.ts)
+                key = (event.campaign_id, event.call_id)
+                call_ends[key] = max(call_ends.get(key, 0), event.ts)
+        for times in agents.values():
+            assert len(times) <= RECENT_IDS_KEPT or max(times) - min(times) <= RECENT_IDS_MS
+        for (campaign, _), last in call_ends.items():
+            assert max(campaigns[campaign]) - last <= RECENT_IDS_MS
