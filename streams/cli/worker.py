@@ -26,6 +26,8 @@ def register(subparsers: Any) -> None:
             " FLOORPULSE_WEB_BIND (127.0.0.1), FLOORPULSE_DATA_DIR (unset: state in memory),"
             " FLOORPULSE_REPLICATION_FACTOR and FLOORPULSE_MIN_INSYNC_REPLICAS of the changelogs"
             " (unset: 3 and 2 on a cluster of three brokers or more, 1 on one),"
+            " FLOORPULSE_RETENTION_DAYS (35: campaigns, queues, people and teams with no event"
+            " for that long in event time leave the state and /metrics),"
             " FLOORPULSE_KAFKA_SECURITY_* (SASL/SCRAM, TLS)."
         ),
     )

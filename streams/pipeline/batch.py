@@ -24,8 +24,10 @@ from streams.pipeline.entries import (
     load_agent,
     load_campaign,
     load_partition,
+    stored_offset,
 )
 from streams.pipeline.metrics import without_break_level
+from streams.pipeline.retention import DEFAULT_RETENTION_DAYS, forget_quiet_teams, latest_event
 from streams.pipeline.wire import dead_letter
 from streams.topics import AGENT_EVENTS, CALL_EVENTS, route
 
@@ -58,10 +60,10 @@ class Effects:
 @dataclass(slots=True)
 class Writes:
     """Changed entries, by key: the partition they belong to and their bytes, to store and to
-    send to that changelog partition."""
+    send to that changelog partition; None for an entry that left (a tombstone)."""
 
-    agents: dict[str, tuple[int, bytes]] = field(default_factory=dict)
-    campaigns: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+    agents: dict[str, tuple[int, bytes | None]] = field(default_factory=dict)
+    campaigns: dict[str, tuple[int, bytes | None]] = field(default_factory=dict)
     partitions: dict[str, tuple[int, bytes]] = field(default_factory=dict)
 
 
@@ -81,7 +83,8 @@ class Pipeline:
     with what `flush` returns. Decoded entries are kept, so that only what was never seen is
     decoded, and changed ones are marked until the next flush: an entity touched by many
     batches between two flushes is written once. `forget()` drops them when partitions move,
-    since Faust then rebuilds the stores from the changelog.
+    since Faust then rebuilds the stores from the changelog. What has been quiet for longer than
+    `retention_ms` leaves at a tick (`sweep`).
     """
 
     def __init__(
@@ -92,10 +95,12 @@ class Pipeline:
         params: Params,
         future_ms: int = DAY_MS,
         fingerprint: str = "",
+        retention_ms: int = DEFAULT_RETENTION_DAYS * DAY_MS,
     ) -> None:
         self.agents, self.campaigns, self.partitions = agents, campaigns, partitions
         self.future_ms = future_ms
         self.fingerprint = fingerprint
+        self.retention_ms = retention_ms
         self.floor = Floor(params)
         self._agent_entries: dict[str, Entry[AgentTrack]] = {}
         self._campaign_entries: dict[str, Entry[CampaignTrack]] = {}
@@ -103,11 +108,20 @@ class Pipeline:
         self._changed_agents: dict[str, Entry[AgentTrack]] = {}
         self._changed_campaigns: dict[str, Entry[CampaignTrack]] = {}
         self._changed_partitions: dict[str, PartitionEntry] = {}
+        self._deleted_agents: dict[str, int] = {}
+        self._deleted_campaigns: dict[str, int] = {}
+        """Keys of entries that left, with their partitions: deleted at the next flush."""
 
     @property
     def changed(self) -> bool:
         """Whether state has changed since the last flush."""
-        return bool(self._changed_agents or self._changed_campaigns or self._changed_partitions)
+        return bool(
+            self._changed_agents
+            or self._changed_campaigns
+            or self._changed_partitions
+            or self._deleted_agents
+            or self._deleted_campaigns
+        )
 
     def forget(self) -> None:
         """Drop decoded entries: the stores are the truth after a rebalance. Flush first."""
@@ -198,13 +212,15 @@ class Pipeline:
         effects.dead_letters.append((record.key, wrapped))
 
     def tick(self, owned: set[tuple[str, int]], now_ms: int) -> Effects:
-        """Let time pass for the entities of the live ones among these (topic, partition)s.
+        """Let time pass for the entities of the live ones among these (topic, partition)s,
+        after a `sweep` of them all.
 
         Time-driven check-ins (a long stretch opens at 90 minutes) would otherwise wait for the
         agent's next event, and a queue's oldest wait would stand still between calls. Only a
         live partition ticks, and only up to a little behind the wall clock, so replayed or old
         events are never judged by wall time.
         """
+        self.sweep(owned)
         effects = Effects()
         live = {
             (topic, p)
@@ -215,7 +231,6 @@ class Pipeline:
             return effects
         target = now_ms - TICK_LAG_MS
         floor = self.floor
-        self._load_all()
         for agent_id, entry in list(self._agent_entries.items()):
             if (AGENT_EVENTS, entry.partition) not in live or entry.track.clock >= target:
                 continue
@@ -235,6 +250,95 @@ class Pipeline:
                 self._changed_campaigns[campaign_id] = campaign
         return effects
 
+    def sweep(self, owned: set[tuple[str, int]]) -> None:
+        """Let the campaigns, people and teams of these (topic, partition)s that have had no
+        event for longer than the retention leave (streams/pipeline/retention.py).
+
+        Now is the newest event time of these partitions. An entry leaves in two writes: the
+        first counts it in its partition's record and marks it as leaving (it reads as gone from
+        then on), a later sweep deletes it once that record has been delivered. That needs only
+        what the worker does: one flush at a time, each delivered before the next begins. An
+        entry changed since the last flush waits for the next sweep, so that the one the record
+        marks is the one the store holds.
+        """
+        self._load_all()
+        progress = {key: self._partition(key) for key in (partition_key(*tp) for tp in owned)}
+        for key in progress:
+            self._settle(key)
+        horizon = max((p.latest_ts for p in progress.values()), default=0) - self.retention_ms
+        if horizon <= 0:
+            return
+        for campaign_id, campaign in list(self._campaign_entries.items()):
+            key = partition_key(CALL_EVENTS, campaign.partition)
+            if (
+                key in progress
+                and campaign.track.clock < horizon
+                and campaign_id not in self._changed_campaigns
+            ):
+                progress[key].retired.take(campaign_id, campaign)
+                self._changed_partitions[key] = progress[key]
+                del self._campaign_entries[campaign_id], self.floor.campaigns[campaign_id]
+        for agent_id, agent in list(self._agent_entries.items()):
+            key = partition_key(AGENT_EVENTS, agent.partition)
+            if (
+                key in progress
+                and latest_event(agent.track) < horizon
+                and agent_id not in self._changed_agents
+            ):
+                progress[key].retired.take(agent_id, agent)
+                self._changed_partitions[key] = progress[key]
+                del self._agent_entries[agent_id], self.floor.agents[agent_id]
+        people = [
+            (agent_id, agent)
+            for agent_id, agent in self._agent_entries.items()
+            if partition_key(AGENT_EVENTS, agent.partition) in progress
+        ]
+        retired = [(key, p) for key, p in progress.items() if p.retired.teams]
+        changed = forget_quiet_teams(
+            [agent.track.shares for _, agent in people] + [p.retired.teams for _, p in retired],
+            horizon,
+        )
+        for (agent_id, agent), was_changed in zip(people, changed[: len(people)], strict=True):
+            if was_changed:
+                self._changed_agents[agent_id] = agent
+        for (key, p), was_changed in zip(retired, changed[len(people) :], strict=True):
+            if was_changed:
+                self._changed_partitions[key] = p
+
+    def _settle(self, key: str) -> None:
+        """Go on with the entries that earlier sweeps marked as leaving from partition `key`,
+        once the record that marks them has been delivered: delete those still stored as they
+        left, and forget the marks of those deleted or back with new events."""
+        leaving = self._partition(key).retired.leaving
+        stored = self.partitions.get(key)
+        if not leaving or stored is None:
+            return
+        delivered = load_partition(stored).retired.leaving
+        topic, partition = partition_of(key)
+        store: Mapping[str, bytes]
+        entries: Mapping[str, Entry[AgentTrack] | Entry[CampaignTrack]]
+        changed: Mapping[str, object]
+        if topic == AGENT_EVENTS:
+            store, entries, changed = self.agents, self._agent_entries, self._changed_agents
+            deleted = self._deleted_agents
+        else:
+            store, entries, changed = (
+                self.campaigns,
+                self._campaign_entries,
+                self._changed_campaigns,
+            )
+            deleted = self._deleted_campaigns
+        for entry_key, offset in list(leaving.items()):
+            if delivered.get(entry_key) != offset:
+                continue
+            back = entries.get(entry_key)
+            data = store.get(entry_key)
+            if back is None and data is not None and stored_offset(data) == offset:
+                deleted[entry_key] = partition
+            elif back is None or (back.offset != offset and entry_key not in changed):
+                del leaving[entry_key]
+                self._changed_partitions[key] = self._partition(key)
+
     def flush(self) -> Writes:
         """The entries changed since the last flush, encoded, for the stores and changelogs."""
         for progress in self._changed_partitions.values():
@@ -246,9 +350,16 @@ class Pipeline:
                 k: (partition_of(k)[1], dump(e)) for k, e in self._changed_partitions.items()
             },
         )
+        # One that came back meanwhile is written rather than deleted.
+        for key, partition in self._deleted_agents.items():
+            writes.agents.setdefault(key, (partition, None))
+        for key, partition in self._deleted_campaigns.items():
+            writes.campaigns.setdefault(key, (partition, None))
         self._changed_agents.clear()
         self._changed_campaigns.clear()
         self._changed_partitions.clear()
+        self._deleted_agents.clear()
+        self._deleted_campaigns.clear()
         return writes
 
     def other_rules(self) -> set[str]:
@@ -258,12 +369,18 @@ class Pipeline:
         return found - {self.fingerprint, ""}
 
     def _load_all(self) -> None:
-        for agent_id in self.agents.keys() - self._agent_entries.keys():
-            self._agent(agent_id, partition=-1)
-        for campaign_id in self.campaigns.keys() - self._campaign_entries.keys():
-            self._campaign(campaign_id, partition=-1)
+        """Decode every stored entry, but those marked as leaving."""
         for key in self.partitions.keys() - self._partition_entries.keys():
             self._partition(key)
+        leaving: dict[str, set[str]] = {AGENT_EVENTS: set(), CALL_EVENTS: set()}
+        for key, progress in self._partition_entries.items():
+            leaving[partition_of(key)[0]].update(progress.retired.leaving)
+        for agent_id in self.agents.keys() - self._agent_entries.keys() - leaving[AGENT_EVENTS]:
+            self._agent(agent_id, partition=-1)
+        for campaign_id in (
+            self.campaigns.keys() - self._campaign_entries.keys() - leaving[CALL_EVENTS]
+        ):
+            self._campaign(campaign_id, partition=-1)
 
     def _decode(self, record: Record) -> Event:
         if record.value is None:
@@ -289,6 +406,8 @@ class Pipeline:
         if entry is None:
             data = self.agents.get(agent_id)
             entry = Entry(partition, AgentTrack(agent_id)) if data is None else load_agent(data)
+            if self._left(AGENT_EVENTS, agent_id, entry):
+                entry = Entry(entry.partition, AgentTrack(agent_id), offset=entry.offset)
             self._agent_entries[agent_id] = entry
             self.floor.agents[agent_id] = entry.track
         return entry
@@ -298,6 +417,16 @@ class Pipeline:
         if entry is None:
             data = self.campaigns.get(campaign_id)
             entry = Entry(partition, CampaignTrack()) if data is None else load_campaign(data)
+            if self._left(CALL_EVENTS, campaign_id, entry):
+                entry = Entry(entry.partition, CampaignTrack(), offset=entry.offset)
             self._campaign_entries[campaign_id] = entry
             self.floor.campaigns[campaign_id] = entry.track
         return entry
+
+    def _left(self, topic: str, key: str, entry: Entry[AgentTrack] | Entry[CampaignTrack]) -> bool:
+        """Whether this stored entry has left: its partition's record counts it already, so an
+        event for it starts afresh (from its offset: what it applied stays applied)."""
+        if entry.offset < 0:
+            return False
+        leaving = self._partition(partition_key(topic, entry.partition)).retired.leaving
+        return leaving.get(key) == entry.offset

@@ -19,6 +19,7 @@ from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from streams.config import FloorConfig
+from streams.engine.calls import DAY_MS
 from streams.kafka_config import KafkaSecurity
 from streams.pipeline.batch import Effects, Pipeline, Record
 from streams.pipeline.metrics import (
@@ -116,6 +117,7 @@ class Worker:
             config.params(),
             future_ms=round(settings.future_limit_s * 1000),
             fingerprint=config.fingerprint(),
+            retention_ms=round(settings.retention_days * DAY_MS),
         )
         self.published = Published()
         self.dead_letters = self._topic(DEAD_LETTER)
@@ -220,7 +222,7 @@ class Worker:
         self._flushed_at = time.monotonic()
         writes, unacked = self.pipeline.flush(), self._unacked
         self._unacked = []
-        changes: tuple[tuple[Any, Mapping[str, tuple[int, bytes]]], ...] = (
+        changes: tuple[tuple[Any, Mapping[str, tuple[int, bytes | None]]], ...] = (
             (self.agents, writes.agents),
             (self.campaigns, writes.campaigns),
             (self.partitions, writes.partitions),

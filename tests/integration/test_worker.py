@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from tests.integration.live import (
     Samples,
     WorkerProcess,
     as_report,
+    consume_until,
     produce_lines,
     report_subset,
     stop_all,
@@ -229,3 +231,62 @@ def test_a_survivor_takes_over_and_nothing_stale_remains(fresh_broker: str, tmp_
         assert_matches_report(alone, report)
     finally:
         stop_all(workers)
+
+
+def labelled(samples: Samples, label: str) -> set[str]:
+    """The values of `label` across every series."""
+    return {dict(labels)[label] for _name, labels in samples.values if label in dict(labels)}
+
+
+def test_a_campaign_and_a_team_quiet_past_the_retention_leave_the_worker(
+    fresh_broker: str, tmp_path: Path
+) -> None:
+    day_ms, now = 86_400_000, time.time_ns() // 1_000_000
+
+    def opening(season: str, ts: int) -> list[bytes]:
+        return [
+            json.dumps(event).encode()
+            for event in (
+                {
+                    "v": 1, "type": "call.dialed", "event_id": f"{season}-call", "ts": ts,
+                    "source": "test", "call_id": f"{season}-1", "campaign_id": season,
+                },
+                {
+                    "v": 1, "type": "agent.state", "event_id": f"{season}-agent", "ts": ts,
+                    "source": "test", "agent_id": f"agent-{season}", "team_id": f"{season}-team",
+                    "campaign_id": season, "state": "ready",
+                },
+            )
+        ]  # fmt: skip
+
+    def shown(samples: Samples) -> tuple[set[str], set[str]]:
+        return labelled(samples, "campaign"), labelled(samples, "team")
+
+    (port,) = free_ports(1)
+    state = tmp_path / "state"
+    worker = WorkerProcess(fresh_broker, port, tmp_path / "worker.log", data_dir=state).start()
+    try:
+        # Forty days old, and the newest events the worker has seen: not quiet yet.
+        produce_lines(fresh_broker, opening("spring", now - 40 * day_ms))
+        spring = ({"spring"}, {"spring-team"})
+        wait_for("spring on /metrics", lambda: shown(worker.samples()) == spring or None)
+        produce_lines(fresh_broker, opening("summer", now))
+        summer = ({"summer"}, {"summer-team"})
+        samples = wait_for(
+            "spring to leave /metrics",
+            lambda: s if shown(s := worker.samples()) == summer else None,
+        )
+        assert samples.applied() == 4  # what left stays counted
+        # Deleted from the tables once the record that counts them is delivered.
+        for table, key in (("campaigns", "spring"), ("agents", "agent-spring")):
+            consume_until(
+                fresh_broker,
+                f"floorpulse-{table}-changelog",
+                f"the deletion of {key}",
+                lambda read, key=key: any(
+                    m.key == json.dumps(key).encode() and m.value is None for m in read
+                ),
+            )
+    finally:
+        stop_all([worker])
+    assert shown(rocksdb_snapshot(state)) == summer
