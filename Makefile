@@ -17,7 +17,7 @@ TEST_ENV := FLOORPULSE_KAFKA_BOOTSTRAP=$(TEST_BOOTSTRAP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,uvloop]'
 	touch $@
 
 ## demo: broker, worker, simulator and Prometheus (if installed), live; Ctrl-C stops them

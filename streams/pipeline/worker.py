@@ -47,10 +47,9 @@ log = logging.getLogger(__name__)
 DEFAULT_CONFIG: Final = FloorConfig()
 
 APP_ID: Final = "floorpulse"
-CONSUMERS: Final = ("bulk", "faust")
+Consumption = Literal["bulk", "faust"]
 """How events reach the pipeline: a fetch at a time, straight from the consumer
 (streams/pipeline/transport.py), or through Faust's agents a message at a time."""
-Consumption = Literal["bulk", "faust"]
 BATCH_MAX: Final = 5000
 """The most records a fetch (bulk) or a batch of an agent's stream (faust) holds."""
 BATCH_WITHIN_S: Final = 0.05
