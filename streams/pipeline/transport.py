@@ -23,12 +23,22 @@ waits for a stream's messages to be acked.
 Without a route the consumer is Faust's, message by message (`floorpulse worker --consumer
 faust`).
 
-What of Faust's internals this relies on (faust-streaming 0.15; tests/pipeline/
-test_transport_internals.py fails, naming the one that changed, if an upgrade changes them):
-`Consumer._wait_next_records(timeout)` returns a fetch as `(records by TP, active partitions)`
-before `getmany` turns it into messages; `Consumer._filter_tps_with_pending_acks(topics)` and
-`Consumer._new_offset(tp)` are where a commit finds the partitions with acked offsets and the
-offset to commit for each; `Consumer.wait_empty()` is what a revocation and a stop wait for.
+What of Faust's internals this relies on (faust-streaming 0.15;
+tests/pipeline/test_transport_internals.py fails, naming the one that changed, if an upgrade
+changes them):
+
+- `Consumer._wait_next_records(timeout)`, which `getmany` awaits for each fetch, returns it as
+  `(records by TP, active partitions)` before `getmany` turns it into messages;
+- `Consumer._filter_tps_with_pending_acks(topics)`, where `force_commit` finds the partitions
+  to commit, and `Consumer._new_offset(tp)`, where `_filter_committable_offsets` finds the
+  offset to commit for each;
+- `Consumer.wait_empty()` is what the app's revocation and stop await before they commit (with
+  `stream_wait_empty`, on by default), and `Consumer.on_partitions_revoked` runs the app's
+  revocation before it returns;
+- `Producer._settings_extra()` adds its settings to those of every aiokafka producer it makes.
+
+The rest is Faust's public interface: `flow_active`, `highwater`, the monitor's counters,
+`stream_inbound_time` and `track_tp_end_offset`, and the Prometheus sensor's metrics.
 
 The worker names this transport in its broker URLs, `floorpulse-kafka://host:port`: Faust finds
 transports by URL scheme, and pyproject.toml registers this one (a `faust.transports` entry
