@@ -319,21 +319,21 @@ class Progress:
         await self.consumer.stop()
 
 
-def end_offsets(bootstrap: str, partitions: list[Partition]) -> dict[str, int]:
+async def read_end_offsets(bootstrap: str, partitions: list[Partition]) -> dict[str, int]:
     """Per input partition ("topic:partition") with messages, how many it holds."""
+    import aiokafka
 
-    async def read() -> dict[str, int]:
-        import aiokafka
+    consumer = aiokafka.AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        found = await consumer.end_offsets([aiokafka.TopicPartition(*p) for p in partitions])
+    finally:
+        await consumer.stop()
+    return {f"{tp.topic}:{tp.partition}": end for tp, end in found.items() if end}
 
-        consumer = aiokafka.AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-        await consumer.start()
-        try:
-            found = await consumer.end_offsets([aiokafka.TopicPartition(*p) for p in partitions])
-        finally:
-            await consumer.stop()
-        return {f"{tp.topic}:{tp.partition}": end for tp, end in found.items() if end}
 
-    return asyncio.run(read())
+def end_offsets(bootstrap: str, partitions: list[Partition]) -> dict[str, int]:
+    return asyncio.run(read_end_offsets(bootstrap, partitions))
 
 
 # -- throughput ------------------------------------------------------------------------------
@@ -401,11 +401,14 @@ async def catch_up(
     limit_s: float,
     profile: Path | None = None,
     since: float | None = None,
+    progress: Progress | None = None,
 ) -> CatchUp:
     """Follow `workers` through the backlog until they have applied `targets` or `limit_s`
-    seconds have passed `since` (default: the first worker's start)."""
+    seconds have passed `since` (default: the first worker's start), on `progress` if it is
+    given (opened before the workers could apply anything), else on a new one."""
     started = workers[0].started if since is None else since
-    progress = await Progress.open(bootstrap, workers[0], from_end=False)
+    if progress is None:
+        progress = await Progress.open(bootstrap, workers[0], from_end=False)
     spy = None if profile is None else start_py_spy(workers[0].pid, profile)
 
     def require_alive() -> None:
@@ -684,21 +687,33 @@ def two_workers(
 ) -> tuple[CatchUp, float, float]:
     """Two bulk workers sharing the backlog on a fresh broker; with the seconds the backlog
     took to produce while they were frozen, and the rebalances they went through meanwhile."""
-    with own_broker(root) as bootstrap, running_workers(bootstrap, root, count=2) as workers:
-        wait_until_ready(workers)
-        before = rebalances(workers)
+
+    async def thaw_and_follow(
+        bootstrap: str, workers: list[WorkerProcess]
+    ) -> tuple[CatchUp, float]:
+        # Followed from before the thaw, so that the first batch is seen when it is written.
+        progress = await Progress.open(bootstrap, workers[0], from_end=False)
         for worker in workers:
             worker.signal(signal.SIGSTOP)
         frozen = time.monotonic()
         try:
-            asyncio.run(produce(bootstrap, backlog))
+            await produce(bootstrap, backlog)
+            partitions = require_topics(bootstrap, DIALER_TOPICS, timeout_s=10)
+            targets = await read_end_offsets(bootstrap, partitions)
         finally:
             for worker in workers:
                 worker.signal(signal.SIGCONT)
         thawed = time.monotonic()
-        targets = end_offsets(bootstrap, require_topics(bootstrap, DIALER_TOPICS, timeout_s=10))
-        caught = asyncio.run(catch_up(bootstrap, workers, targets, limit_s, since=thawed))
-        return caught, thawed - frozen, rebalances(workers) - before
+        caught = await catch_up(
+            bootstrap, workers, targets, limit_s, since=thawed, progress=progress
+        )
+        return caught, thawed - frozen
+
+    with own_broker(root) as bootstrap, running_workers(bootstrap, root, count=2) as workers:
+        wait_until_ready(workers)
+        before = rebalances(workers)
+        caught, frozen_s = asyncio.run(thaw_and_follow(bootstrap, workers))
+        return caught, frozen_s, rebalances(workers) - before
 
 
 # -- the run ---------------------------------------------------------------------------------
