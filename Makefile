@@ -22,7 +22,7 @@ TEST_TOOLS := promtool:prometheus prometheus:prometheus chromium:chromium chrome
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,uvloop]'
 	touch $@
 
 ## demo: broker, worker, simulator and Prometheus (if installed), live; Ctrl-C stops them

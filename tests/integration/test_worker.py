@@ -18,6 +18,7 @@ from streams.pipeline.entries import load_agent, load_campaign, load_partition
 from streams.pipeline.metrics import FloorCollector, Snapshot
 from streams.topics import AGENT_EVENTS, CALL_EVENTS
 from tests.integration.live import (
+    CONSUMERS,
     Samples,
     WorkerProcess,
     as_report,
@@ -82,36 +83,44 @@ def assert_matches_report(samples: Samples, report: dict[str, Any]) -> None:
     assert samples.total("floorpulse_events_invalid_total") == report["events"]["invalid"]
 
 
+@pytest.mark.parametrize("consumer", CONSUMERS)
 @pytest.mark.parametrize("log", scenario_logs(), ids=lambda p: p.name)
 def test_scenario_through_kafka_gives_the_report(
-    log: Path, fresh_broker: str, tmp_path: Path
+    log: Path, consumer: str, fresh_broker: str, tmp_path: Path
 ) -> None:
     report = expected(log)
     (port,) = free_ports(1)
-    worker = WorkerProcess(fresh_broker, port, tmp_path / "worker.log").start()
+    worker = WorkerProcess(fresh_broker, port, tmp_path / "worker.log", consumer=consumer)
+    worker.start()
     try:
         produce_lines(fresh_broker, read_lines(log))
         samples = until_applied([worker], report)
         assert_matches_report(samples, report)
+        worker.assert_consumed_with(consumer)
     finally:
         stop_all([worker])
 
 
+@pytest.mark.parametrize("consumer", CONSUMERS)
 def test_worker_killed_halfway_and_restarted_loses_and_double_counts_nothing(
-    fresh_broker: str, tmp_path: Path
+    consumer: str, fresh_broker: str, tmp_path: Path
 ) -> None:
     log = next(p for p in scenario_logs() if p.name.startswith("shift"))
     report, lines = expected(log), read_lines(log)
     half = len(lines) // 2
     (port,) = free_ports(1)
     state = tmp_path / "state"
-    first = WorkerProcess(fresh_broker, port, tmp_path / "first.log", data_dir=state).start()
+    first = WorkerProcess(
+        fresh_broker, port, tmp_path / "first.log", data_dir=state, consumer=consumer
+    ).start()
     try:
         produce_lines(fresh_broker, lines[:half])
         wait_for("the worker to be halfway", lambda: first.samples().applied() > half // 2 or None)
         first.stop(signal.SIGKILL)
         produce_lines(fresh_broker, lines[half:])
-        second = WorkerProcess(fresh_broker, port, tmp_path / "second.log", data_dir=state)
+        second = WorkerProcess(
+            fresh_broker, port, tmp_path / "second.log", data_dir=state, consumer=consumer
+        )
         second.start()
         try:
             samples = until_applied([second], report)
@@ -163,8 +172,10 @@ def test_a_worker_with_a_data_dir_keeps_its_state_in_rocksdb_there(
     try:
         produce_lines(fresh_broker, read_lines(log))
         until_applied([worker], report)
-        # The worker acks an event once its state is stored, and Faust commits what is acked.
+        # The worker acks an event once its state is stored, and Faust commits what is acked:
+        # in bulk, the default.
         wait_for("the worker to commit every input offset", lambda: all_committed(worker))
+        worker.assert_consumed_with("bulk")
     finally:
         stop_all([worker])
     assert_matches_report(rocksdb_snapshot(state), report)
@@ -188,13 +199,13 @@ def all_committed(worker: WorkerProcess) -> bool | None:
 
 
 def share_the_shift_between_two_workers(
-    bootstrap: str, tmp_path: Path
+    bootstrap: str, tmp_path: Path, consumer: str | None = None
 ) -> tuple[list[WorkerProcess], dict[str, Any]]:
     """Two workers split the partitions, process the shift scenario, and together export it."""
     log = next(p for p in scenario_logs() if p.name.startswith("shift"))
     report = expected(log)
     workers = [
-        WorkerProcess(bootstrap, port, tmp_path / f"worker-{n}.log").start()
+        WorkerProcess(bootstrap, port, tmp_path / f"worker-{n}.log", consumer=consumer).start()
         for n, port in enumerate(free_ports(2))
     ]
 
@@ -221,8 +232,11 @@ def test_two_workers_share_the_partitions(fresh_broker: str, tmp_path: Path) -> 
     stop_all(workers)
 
 
-def test_a_survivor_takes_over_and_nothing_stale_remains(fresh_broker: str, tmp_path: Path) -> None:
-    workers, report = share_the_shift_between_two_workers(fresh_broker, tmp_path)
+@pytest.mark.parametrize("consumer", CONSUMERS)
+def test_a_survivor_takes_over_and_nothing_stale_remains(
+    consumer: str, fresh_broker: str, tmp_path: Path
+) -> None:
+    workers, report = share_the_shift_between_two_workers(fresh_broker, tmp_path, consumer)
     try:
         workers[0].stop(signal.SIGTERM)
         # A rebalance, then the survivor restores the partitions it takes over from their
