@@ -252,8 +252,9 @@ def labelled(samples: Samples, label: str) -> set[str]:
     return {dict(labels)[label] for _name, labels in samples.values if label in dict(labels)}
 
 
+@pytest.mark.parametrize("consumer", CONSUMERS)
 def test_a_campaign_and_a_team_quiet_past_the_retention_leave_the_worker(
-    fresh_broker: str, tmp_path: Path
+    consumer: str, fresh_broker: str, tmp_path: Path
 ) -> None:
     day_ms, now = 86_400_000, time.time_ns() // 1_000_000
 
@@ -278,7 +279,9 @@ def test_a_campaign_and_a_team_quiet_past_the_retention_leave_the_worker(
 
     (port,) = free_ports(1)
     state = tmp_path / "state"
-    worker = WorkerProcess(fresh_broker, port, tmp_path / "worker.log", data_dir=state).start()
+    worker = WorkerProcess(
+        fresh_broker, port, tmp_path / "worker.log", data_dir=state, consumer=consumer
+    ).start()
     try:
         # Forty days old, and the newest events the worker has seen: not quiet yet.
         produce_lines(fresh_broker, opening("spring", now - 40 * day_ms))
@@ -301,6 +304,7 @@ def test_a_campaign_and_a_team_quiet_past_the_retention_leave_the_worker(
                     m.key == json.dumps(key).encode() and m.value is None for m in read
                 ),
             )
+        worker.assert_consumed_with(consumer)
     finally:
         stop_all([worker])
     assert shown(rocksdb_snapshot(state)) == summer
