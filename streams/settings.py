@@ -97,6 +97,13 @@ class Settings(BaseSettings):
         gt=0,
         description="a worker dead-letters events stamped further ahead of its clock than this",
     )
+    retention_days: float = Field(
+        default=35,
+        ge=1,
+        description="a worker's state and /metrics let go of campaigns, queues, people and teams"
+        " with no event for this many days of event time (beyond the 30-day abandon ratio); at"
+        " least 1, so that nobody is forgotten between two shifts",
+    )
     max_campaigns: int = Field(
         default=1000, ge=1, description="campaigns a worker's /metrics names; more are `other`"
     )

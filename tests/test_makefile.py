@@ -1,8 +1,9 @@
-"""`make test` and `make demo` never share a broker or its data."""
+"""`make test` and `make demo`: never one broker or its data for both; what `make test` lacks."""
 
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -36,3 +37,28 @@ def test_the_tests_broker_is_not_the_demos() -> None:
 
 def test_make_test_says_it_leaves_its_broker_running() -> None:
     assert "still runs at" in dry_run("test")
+
+
+def test_make_test_without_its_tools_says_in_one_line_what_to_install(tmp_path: Path) -> None:
+    make = shutil.which("make")
+    assert make is not None
+    only_promtool = tmp_path / "bin"
+    only_promtool.mkdir()
+    # promtool is there (a stand-in: the check only looks for the name), the rest is not.
+    (only_promtool / "promtool").symlink_to("/bin/true")
+
+    done = subprocess.run(
+        [make, "--no-print-directory", "-s", "test-tools"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": str(only_promtool), "HOME": str(ROOT)},
+    )
+
+    assert done.returncode != 0
+    said = [line for line in done.stderr.splitlines() if not line.startswith("make:")]
+    assert said == [
+        "make test needs prometheus chromium chromedriver: "
+        "apt-get install prometheus chromium chromium-driver (Debian's packages)"
+    ]

@@ -42,13 +42,18 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from streams.config import load
     from streams.demo import run_demo
+    from streams.localkafka import LocalKafkaError
     from streams.settings import load_settings
 
     if args.config is not None:
         load(args.config)  # a bad file fails here, in one line, before anything starts
         os.environ["FLOORPULSE_CONFIG"] = os.path.abspath(args.config)
 
-    return run_demo(load_settings(), args.speed, args.agents, _say, args.board_port)
+    try:
+        return run_demo(load_settings(), args.speed, args.agents, _say, args.board_port)
+    except LocalKafkaError as exc:  # no Java, say, or a port taken: what to do, not a traceback
+        print(f"floorpulse demo: {exc}", file=sys.stderr)
+        return 1
 
 
 def _say(line: str) -> None:

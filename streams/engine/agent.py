@@ -136,12 +136,16 @@ class AgentFold:
         track.team, track.campaign = event.team_id, event.campaign_id
         reason = event.reason
         track.reason = self.codes.reason(reason) if isinstance(reason, str) else ""
-        track.share(event.team_id).member = True
+        share = track.share(event.team_id)
+        share.member = True
+        share.seen[event.campaign_id] = ts
 
     def disposition(self, track: AgentTrack, event: AgentDisposition, ts: int) -> None:
         self.advance(track, ts, final=False)
         cls = self.codes.disposition_class(event.disposition)
-        track.share(event.team_id).dispositions[CLASS_INDEX[cls]] += 1
+        share = track.share(event.team_id)
+        share.dispositions[CLASS_INDEX[cls]] += 1
+        share.seen[event.campaign_id] = ts
         if cls != "neutral":
             track.awaiting.append(cls)
 

@@ -66,6 +66,9 @@ class TeamShare(msgspec.Struct):
     checkins: list[int] = msgspec.field(default_factory=lambda: [0, 0, 0, 0])
     member: bool = False
     """Whether an `agent.state` of this agent named this team (report `agents`)."""
+    seen: dict[str, int] = msgspec.field(default_factory=dict)
+    """Per campaign: the latest time of this agent's events that named the team and campaign
+    (how long the team, and its part of the campaign, has been quiet)."""
 
     def add(self, other: TeamShare) -> None:
         for campaign, seconds in other.state_ms.items():
@@ -78,6 +81,9 @@ class TeamShare(msgspec.Struct):
             a + b for a, b in zip(self.dispositions, other.dispositions, strict=True)
         ]
         self.checkins = [a + b for a, b in zip(self.checkins, other.checkins, strict=True)]
+        for campaign, ts in other.seen.items():
+            if ts > self.seen.get(campaign, 0):
+                self.seen[campaign] = ts
 
 
 class DayBucket(msgspec.Struct, array_like=True):

@@ -7,15 +7,16 @@ as `floorpulse analyze`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Protocol
 
 from streams.codec import InvalidEvent, decode
 from streams.engine import Checkin, Floor, Outcome, Params
 from streams.engine.agent import AgentTrack
 from streams.engine.calls import DAY_MS, CampaignTrack
-from streams.events import AgentDisposition, AgentStateChanged, Event, type_name
+from streams.events import AgentDisposition, AgentStateChanged, type_name
 from streams.pipeline.entries import (
     EVENT_DELAY_BOUNDS_MS,
     Entry,
@@ -24,8 +25,10 @@ from streams.pipeline.entries import (
     load_agent,
     load_campaign,
     load_partition,
+    stored_offset,
 )
 from streams.pipeline.metrics import without_break_level
+from streams.pipeline.retention import DEFAULT_RETENTION_DAYS, forget_quiet_teams, latest_event
 from streams.pipeline.wire import dead_letter
 from streams.topics import AGENT_EVENTS, CALL_EVENTS, route
 
@@ -35,9 +38,30 @@ TICK_LAG_MS: Final = 5_000
 """Ticks stop this far behind the wall clock, leaving room for events still in flight."""
 
 
+class Received(Protocol):
+    """A Kafka message as read from one partition: aiokafka's records and Faust's messages are
+    taken as they are, with no copy per message."""
+
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+class Read(Received, Protocol):
+    """A Kafka message that names its partition."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One Kafka message as the worker read it."""
+    """One Kafka message, as tests and tools hand it over."""
 
     topic: str
     partition: int
@@ -58,11 +82,36 @@ class Effects:
 @dataclass(slots=True)
 class Writes:
     """Changed entries, by key: the partition they belong to and their bytes, to store and to
-    send to that changelog partition."""
+    send to that changelog partition; None for an entry that left (a tombstone)."""
 
-    agents: dict[str, tuple[int, bytes]] = field(default_factory=dict)
-    campaigns: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+    agents: dict[str, tuple[int, bytes | None]] = field(default_factory=dict)
+    campaigns: dict[str, tuple[int, bytes | None]] = field(default_factory=dict)
     partitions: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+
+
+def observe_delays(progress: PartitionEntry, stamps: list[int], now_ms: int) -> None:
+    """Observe the delay (`now_ms` minus event time) of the events stamped `stamps`, applied
+    together, as one observation each would: an event stamped ahead of the clock is counted in
+    `ahead` and not observed, one more than a day behind is observed and counted in `behind`.
+
+    The batch shares its clock, so sorting the stamps once places every event in its bucket by
+    bisection: a few operations per bucket rather than per event."""
+    stamps.sort()
+    observed = bisect_right(stamps, now_ms)  # stamps[:observed] are at or behind the clock
+    progress.ahead += len(stamps) - observed
+    if not observed:
+        return
+    histogram = progress.delay
+    counts = histogram.counts
+    below = 0  # events observed in the buckets so far
+    for i, bound in enumerate(EVENT_DELAY_BOUNDS_MS):
+        # delay <= bound exactly when the stamp is at or after now - bound
+        within = observed - bisect_left(stamps, now_ms - bound, 0, observed)
+        counts[i] += within - below
+        below = within
+    counts[-1] += observed - below
+    histogram.sum_ms += observed * now_ms - sum(stamps[:observed])
+    progress.behind += bisect_left(stamps, now_ms - DAY_MS, 0, observed)
 
 
 def partition_key(topic: str, partition: int) -> str:
@@ -81,7 +130,8 @@ class Pipeline:
     with what `flush` returns. Decoded entries are kept, so that only what was never seen is
     decoded, and changed ones are marked until the next flush: an entity touched by many
     batches between two flushes is written once. `forget()` drops them when partitions move,
-    since Faust then rebuilds the stores from the changelog.
+    since Faust then rebuilds the stores from the changelog. What has been quiet for longer than
+    `retention_ms` leaves at a tick (`sweep`).
     """
 
     def __init__(
@@ -92,10 +142,12 @@ class Pipeline:
         params: Params,
         future_ms: int = DAY_MS,
         fingerprint: str = "",
+        retention_ms: int = DEFAULT_RETENTION_DAYS * DAY_MS,
     ) -> None:
         self.agents, self.campaigns, self.partitions = agents, campaigns, partitions
         self.future_ms = future_ms
         self.fingerprint = fingerprint
+        self.retention_ms = retention_ms
         self.floor = Floor(params)
         self._agent_entries: dict[str, Entry[AgentTrack]] = {}
         self._campaign_entries: dict[str, Entry[CampaignTrack]] = {}
@@ -103,11 +155,20 @@ class Pipeline:
         self._changed_agents: dict[str, Entry[AgentTrack]] = {}
         self._changed_campaigns: dict[str, Entry[CampaignTrack]] = {}
         self._changed_partitions: dict[str, PartitionEntry] = {}
+        self._deleted_agents: dict[str, int] = {}
+        self._deleted_campaigns: dict[str, int] = {}
+        """Keys of entries that left, with their partitions: deleted at the next flush."""
 
     @property
     def changed(self) -> bool:
         """Whether state has changed since the last flush."""
-        return bool(self._changed_agents or self._changed_campaigns or self._changed_partitions)
+        return bool(
+            self._changed_agents
+            or self._changed_campaigns
+            or self._changed_partitions
+            or self._deleted_agents
+            or self._deleted_campaigns
+        )
 
     def forget(self) -> None:
         """Drop decoded entries: the stores are the truth after a rebalance. Flush first."""
@@ -118,25 +179,67 @@ class Pipeline:
         self.floor.agents.clear()
         self.floor.campaigns.clear()
 
-    def apply(self, records: Sequence[Record], now_ms: int) -> Effects:
+    def apply(self, records: Iterable[Read], now_ms: int) -> Effects:
+        """Apply records of any partitions, each partition's in the order read (Faust's
+        messages, a test's)."""
+        by_place: dict[tuple[str, int], list[Read]] = {}
+        for record in records:
+            place = (record.topic, record.partition)
+            found = by_place.get(place)
+            if found is None:
+                by_place[place] = [record]
+            else:
+                found.append(record)
+        return self.apply_partitions(by_place.items(), now_ms)
+
+    def apply_partitions(
+        self, fetched: Iterable[tuple[tuple[str, int], Iterable[Received]]], now_ms: int
+    ) -> Effects:
+        """Apply, per (topic, partition), its records in offset order: a fetch as Kafka's client
+        returns it, each record taken as it is (its offset, key and value are all that is read)."""
         effects = Effects()
+        for (topic, partition), records in fetched:
+            self._apply_partition(topic, partition, records, now_ms, effects)
+        floor = self.floor
+        effects.checkins = list(floor.effects)
+        floor.effects.clear()
+        return effects
+
+    def _apply_partition(
+        self, topic: str, partition: int, records: Iterable[Received], now_ms: int, effects: Effects
+    ) -> None:
         floor = self.floor
         changed_agents, changed_campaigns = self._changed_agents, self._changed_campaigns
-        progress_by_key = self._changed_partitions
+        pkey = partition_key(topic, partition)
+        progress = self._changed_partitions.get(pkey)
+        if progress is None:
+            progress = self._changed_partitions[pkey] = self._partition(pkey)
+        agent_topic = topic == AGENT_EVENTS
+        latest_ts = progress.latest_ts
+        stamps: list[int] = []
+        """The times of the events applied: their delays are observed together, below."""
         for record in records:
-            pkey = partition_key(record.topic, record.partition)
-            progress = progress_by_key.get(pkey)
-            if progress is None:
-                progress = progress_by_key[pkey] = self._partition(pkey)
-            first_time = record.offset > progress.offset
+            offset = record.offset
+            first_time = offset > progress.offset
             if first_time:
-                progress.offset = record.offset
+                progress.offset = offset
+            value = record.value
             try:
-                event = self._decode(record)
+                if value is None:
+                    raise InvalidEvent("json", "the message has no value")
+                event = decode(value)
+                if isinstance(event, (AgentStateChanged, AgentDisposition)) != agent_topic:
+                    raise InvalidEvent(
+                        "type",
+                        f"{type_name(type(event))} belongs on {route(event)[0]}, not {topic}",
+                    )
             except InvalidEvent as exc:
-                self._reject(record, progress, first_time, exc.code, str(exc), effects)
+                self._reject(
+                    topic, partition, record, progress, first_time, exc.code, str(exc), effects
+                )
                 continue
-            ahead = event.ts - now_ms
+            ts = event.ts
+            ahead = ts - now_ms
             if ahead > self.future_ms:
                 # One event stamped in the year 9999 would otherwise stretch its entity's open
                 # intervals to that year and push its campaign's time windows past every call.
@@ -144,22 +247,22 @@ class Pipeline:
                     f"future: stamped {ahead / 3_600_000:,.1f} h ahead of the worker's clock"
                     f" (it takes at most {self.future_ms / 3_600_000:g} h)"
                 )
-                self._reject(record, progress, first_time, "future", reason, effects)
+                self._reject(
+                    topic, partition, record, progress, first_time, "future", reason, effects
+                )
                 continue
-            if event.ts > progress.latest_ts:
-                progress.latest_ts = event.ts
+            if ts > latest_ts:
+                latest_ts = ts
             entry: Entry[AgentTrack] | Entry[CampaignTrack]
             if isinstance(event, (AgentStateChanged, AgentDisposition)):
-                entry = changed_agents[event.agent_id] = self._agent(
-                    event.agent_id, record.partition
-                )
+                entry = changed_agents[event.agent_id] = self._agent(event.agent_id, partition)
             else:
                 entry = changed_campaigns[event.campaign_id] = self._campaign(
-                    event.campaign_id, record.partition
+                    event.campaign_id, partition
                 )
-            if record.offset <= entry.offset:
+            if offset <= entry.offset:
                 continue  # applied before a restart: the entry already holds it
-            entry.offset = record.offset
+            entry.offset = offset
             outcome = floor.apply(event)
             if outcome is Outcome.DUPLICATE:
                 entry.duplicate += 1
@@ -167,21 +270,18 @@ class Pipeline:
             if outcome is Outcome.LATE:
                 entry.late += 1
             kind = type_name(type(event))
-            entry.applied[kind] = entry.applied.get(kind, 0) + 1
-            delay = now_ms - event.ts
-            if delay < 0:
-                progress.ahead += 1
-            else:
-                progress.delay.observe(delay, EVENT_DELAY_BOUNDS_MS)
-                if delay > DAY_MS:
-                    progress.behind += 1
-        effects.checkins = list(floor.effects)
-        floor.effects.clear()
-        return effects
+            applied = entry.applied
+            applied[kind] = applied.get(kind, 0) + 1
+            stamps.append(ts)
+        progress.latest_ts = latest_ts
+        if stamps:
+            observe_delays(progress, stamps, now_ms)
 
     @staticmethod
     def _reject(
-        record: Record,
+        topic: str,
+        partition: int,
+        record: Received,
         progress: PartitionEntry,
         first_time: bool,
         code: str,
@@ -192,19 +292,19 @@ class Pipeline:
             progress.invalid[code] = progress.invalid.get(code, 0) + 1
         # Sent again after a restart too: dead letters are at least once, never lost; their id
         # tells the repeats.
-        wrapped = dead_letter(
-            record.topic, record.partition, record.offset, record.key, record.value, reason
-        )
+        wrapped = dead_letter(topic, partition, record.offset, record.key, record.value, reason)
         effects.dead_letters.append((record.key, wrapped))
 
     def tick(self, owned: set[tuple[str, int]], now_ms: int) -> Effects:
-        """Let time pass for the entities of the live ones among these (topic, partition)s.
+        """Let time pass for the entities of the live ones among these (topic, partition)s,
+        after a `sweep` of them all.
 
         Time-driven check-ins (a long stretch opens at 90 minutes) would otherwise wait for the
         agent's next event, and a queue's oldest wait would stand still between calls. Only a
         live partition ticks, and only up to a little behind the wall clock, so replayed or old
         events are never judged by wall time.
         """
+        self.sweep(owned)
         effects = Effects()
         live = {
             (topic, p)
@@ -215,7 +315,6 @@ class Pipeline:
             return effects
         target = now_ms - TICK_LAG_MS
         floor = self.floor
-        self._load_all()
         for agent_id, entry in list(self._agent_entries.items()):
             if (AGENT_EVENTS, entry.partition) not in live or entry.track.clock >= target:
                 continue
@@ -235,6 +334,95 @@ class Pipeline:
                 self._changed_campaigns[campaign_id] = campaign
         return effects
 
+    def sweep(self, owned: set[tuple[str, int]]) -> None:
+        """Let the campaigns, people and teams of these (topic, partition)s that have had no
+        event for longer than the retention leave (streams/pipeline/retention.py).
+
+        Now is the newest event time of these partitions. An entry leaves in two writes: the
+        first counts it in its partition's record and marks it as leaving (it reads as gone from
+        then on), a later sweep deletes it once that record has been delivered. That needs only
+        what the worker does: one flush at a time, each delivered before the next begins. An
+        entry changed since the last flush waits for the next sweep, so that the one the record
+        marks is the one the store holds.
+        """
+        self._load_all()
+        progress = {key: self._partition(key) for key in (partition_key(*tp) for tp in owned)}
+        for key in progress:
+            self._settle(key)
+        horizon = max((p.latest_ts for p in progress.values()), default=0) - self.retention_ms
+        if horizon <= 0:
+            return
+        for campaign_id, campaign in list(self._campaign_entries.items()):
+            key = partition_key(CALL_EVENTS, campaign.partition)
+            if (
+                key in progress
+                and campaign.track.clock < horizon
+                and campaign_id not in self._changed_campaigns
+            ):
+                progress[key].retired.take(campaign_id, campaign)
+                self._changed_partitions[key] = progress[key]
+                del self._campaign_entries[campaign_id], self.floor.campaigns[campaign_id]
+        for agent_id, agent in list(self._agent_entries.items()):
+            key = partition_key(AGENT_EVENTS, agent.partition)
+            if (
+                key in progress
+                and latest_event(agent.track) < horizon
+                and agent_id not in self._changed_agents
+            ):
+                progress[key].retired.take(agent_id, agent)
+                self._changed_partitions[key] = progress[key]
+                del self._agent_entries[agent_id], self.floor.agents[agent_id]
+        people = [
+            (agent_id, agent)
+            for agent_id, agent in self._agent_entries.items()
+            if partition_key(AGENT_EVENTS, agent.partition) in progress
+        ]
+        retired = [(key, p) for key, p in progress.items() if p.retired.teams]
+        changed = forget_quiet_teams(
+            [agent.track.shares for _, agent in people] + [p.retired.teams for _, p in retired],
+            horizon,
+        )
+        for (agent_id, agent), was_changed in zip(people, changed[: len(people)], strict=True):
+            if was_changed:
+                self._changed_agents[agent_id] = agent
+        for (key, p), was_changed in zip(retired, changed[len(people) :], strict=True):
+            if was_changed:
+                self._changed_partitions[key] = p
+
+    def _settle(self, key: str) -> None:
+        """Go on with the entries that earlier sweeps marked as leaving from partition `key`,
+        once the record that marks them has been delivered: delete those still stored as they
+        left, and forget the marks of those deleted or back with new events."""
+        leaving = self._partition(key).retired.leaving
+        stored = self.partitions.get(key)
+        if not leaving or stored is None:
+            return
+        delivered = load_partition(stored).retired.leaving
+        topic, partition = partition_of(key)
+        store: Mapping[str, bytes]
+        entries: Mapping[str, Entry[AgentTrack] | Entry[CampaignTrack]]
+        changed: Mapping[str, object]
+        if topic == AGENT_EVENTS:
+            store, entries, changed = self.agents, self._agent_entries, self._changed_agents
+            deleted = self._deleted_agents
+        else:
+            store, entries, changed = (
+                self.campaigns,
+                self._campaign_entries,
+                self._changed_campaigns,
+            )
+            deleted = self._deleted_campaigns
+        for entry_key, offset in list(leaving.items()):
+            if delivered.get(entry_key) != offset:
+                continue
+            back = entries.get(entry_key)
+            data = store.get(entry_key)
+            if back is None and data is not None and stored_offset(data) == offset:
+                deleted[entry_key] = partition
+            elif back is None or (back.offset != offset and entry_key not in changed):
+                del leaving[entry_key]
+                self._changed_partitions[key] = self._partition(key)
+
     def flush(self) -> Writes:
         """The entries changed since the last flush, encoded, for the stores and changelogs."""
         for progress in self._changed_partitions.values():
@@ -246,9 +434,16 @@ class Pipeline:
                 k: (partition_of(k)[1], dump(e)) for k, e in self._changed_partitions.items()
             },
         )
+        # One that came back meanwhile is written rather than deleted.
+        for key, partition in self._deleted_agents.items():
+            writes.agents.setdefault(key, (partition, None))
+        for key, partition in self._deleted_campaigns.items():
+            writes.campaigns.setdefault(key, (partition, None))
         self._changed_agents.clear()
         self._changed_campaigns.clear()
         self._changed_partitions.clear()
+        self._deleted_agents.clear()
+        self._deleted_campaigns.clear()
         return writes
 
     def other_rules(self) -> set[str]:
@@ -258,23 +453,18 @@ class Pipeline:
         return found - {self.fingerprint, ""}
 
     def _load_all(self) -> None:
-        for agent_id in self.agents.keys() - self._agent_entries.keys():
-            self._agent(agent_id, partition=-1)
-        for campaign_id in self.campaigns.keys() - self._campaign_entries.keys():
-            self._campaign(campaign_id, partition=-1)
+        """Decode every stored entry, but those marked as leaving."""
         for key in self.partitions.keys() - self._partition_entries.keys():
             self._partition(key)
-
-    def _decode(self, record: Record) -> Event:
-        if record.value is None:
-            raise InvalidEvent("json", "the message has no value")
-        event = decode(record.value)
-        topic = route(event)[0]
-        if topic != record.topic:
-            raise InvalidEvent(
-                "type", f"{type_name(type(event))} belongs on {topic}, not {record.topic}"
-            )
-        return event
+        leaving: dict[str, set[str]] = {AGENT_EVENTS: set(), CALL_EVENTS: set()}
+        for key, progress in self._partition_entries.items():
+            leaving[partition_of(key)[0]].update(progress.retired.leaving)
+        for agent_id in self.agents.keys() - self._agent_entries.keys() - leaving[AGENT_EVENTS]:
+            self._agent(agent_id, partition=-1)
+        for campaign_id in (
+            self.campaigns.keys() - self._campaign_entries.keys() - leaving[CALL_EVENTS]
+        ):
+            self._campaign(campaign_id, partition=-1)
 
     def _partition(self, key: str) -> PartitionEntry:
         entry = self._partition_entries.get(key)
@@ -289,6 +479,8 @@ class Pipeline:
         if entry is None:
             data = self.agents.get(agent_id)
             entry = Entry(partition, AgentTrack(agent_id)) if data is None else load_agent(data)
+            if self._left(AGENT_EVENTS, agent_id, entry):
+                entry = Entry(entry.partition, AgentTrack(agent_id), offset=entry.offset)
             self._agent_entries[agent_id] = entry
             self.floor.agents[agent_id] = entry.track
         return entry
@@ -298,6 +490,16 @@ class Pipeline:
         if entry is None:
             data = self.campaigns.get(campaign_id)
             entry = Entry(partition, CampaignTrack()) if data is None else load_campaign(data)
+            if self._left(CALL_EVENTS, campaign_id, entry):
+                entry = Entry(entry.partition, CampaignTrack(), offset=entry.offset)
             self._campaign_entries[campaign_id] = entry
             self.floor.campaigns[campaign_id] = entry.track
         return entry
+
+    def _left(self, topic: str, key: str, entry: Entry[AgentTrack] | Entry[CampaignTrack]) -> bool:
+        """Whether this stored entry has left: its partition's record counts it already, so an
+        event for it starts afresh (from its offset: what it applied stays applied)."""
+        if entry.offset < 0:
+            return False
+        leaving = self._partition(partition_key(topic, entry.partition)).retired.leaving
+        return leaving.get(key) == entry.offset

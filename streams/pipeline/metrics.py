@@ -96,18 +96,22 @@ class FloorCollector(Collector):
         snapshot = self.read()
         limits = self.limits
         named = {name for name, _ in snapshot.campaigns}
+        teams_named: set[str] = set()
         for entry in snapshot.agents:
-            named.add(entry.track.campaign)
-            for share in entry.track.shares.values():
+            track = entry.track
+            # Someone logged out counts only through their shares, whose quiet parts leave
+            # (streams/pipeline/retention.py); so does the entry of those who left.
+            if track.state != "logged_out":
+                named.add(track.campaign)
+                teams_named.add(track.team)
+            teams_named.update(track.shares)
+            for share in track.shares.values():
                 named.update(share.state_ms, share.wait)
         campaigns, folded_campaigns = kept(named, limits.campaigns)
         queues, folded_queues = kept(
             (name for name, e in snapshot.campaigns if e.track.totals.queue), limits.queues
         )
-        teams, folded_teams = kept(
-            (team for e in snapshot.agents for team in (e.track.team, *e.track.shares)),
-            limits.teams,
-        )
+        teams, folded_teams = kept(teams_named, limits.teams)
         yield from fold(campaign_metrics(snapshot.campaigns), "campaign", campaigns)
         yield from fold(queue_metrics(snapshot.campaigns), "campaign", queues)
         yield from pacing_metrics(snapshot, campaigns, self.pacing)
@@ -474,6 +478,11 @@ def pipeline_metrics(snapshot: Snapshot) -> Iterator[Metric]:
             applied.update(entry.applied)
             duplicates += entry.duplicate
             lates += entry.late
+        for progress in snapshot.partitions.get(topic, []):
+            retired = progress.retired  # what the entries that left had counted
+            applied.update(retired.applied)
+            duplicates += retired.duplicate
+            lates += retired.late
         for kind, count in sorted(applied.items()):
             events.add_metric([topic, kind], count)
         duplicate.add_metric([topic], duplicates)

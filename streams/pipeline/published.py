@@ -6,6 +6,9 @@ restores what the changelog holds, and Prometheus reads the drop as a counter re
 reads only the stores, which hold delivered state, and a counter never goes backwards. Scrapes
 read plain copies of the stores (taken on the event loop, a dict copy), so that decoding and
 rendering can run in a thread while the loop goes on applying events.
+
+Entries that left (streams/pipeline/retention.py) are read as gone as soon as their
+partition's record counts them, and the shares of the people who left count for their teams.
 """
 
 from __future__ import annotations
@@ -64,22 +67,26 @@ class Published:
         owned: set[tuple[str, int]],
     ) -> Snapshot:
         """The entries of the owned (topic, partition)s among these stored bytes."""
-        snapshot = Snapshot(
-            agents=[
-                e
-                for e in self._agents.read(agents).values()
-                if (AGENT_EVENTS, e.partition) in owned
-            ],
-            campaigns=[
-                (k, e)
-                for k, e in self._campaigns.read(campaigns).items()
-                if (CALL_EVENTS, e.partition) in owned
-            ],
-        )
+        snapshot = Snapshot()
+        leaving: dict[str, dict[str, int]] = {AGENT_EVENTS: {}, CALL_EVENTS: {}}
         for key, progress in self._partitions.read(partitions).items():
             topic, _, number = key.rpartition(":")
             if (topic, int(number)) in owned:
                 snapshot.partitions.setdefault(topic, []).append(progress)
+                leaving[topic].update(progress.retired.leaving)
+                if progress.retired.teams:  # as one person holding every share of those who left
+                    track = AgentTrack("", shares=progress.retired.teams)
+                    snapshot.agents.append(Entry(int(number), track))
+        snapshot.agents += [
+            e
+            for k, e in self._agents.read(agents).items()
+            if (AGENT_EVENTS, e.partition) in owned and leaving[AGENT_EVENTS].get(k) != e.offset
+        ]
+        snapshot.campaigns = [
+            (k, e)
+            for k, e in self._campaigns.read(campaigns).items()
+            if (CALL_EVENTS, e.partition) in owned and leaving[CALL_EVENTS].get(k) != e.offset
+        ]
         for topic, _partition in owned:
             snapshot.owned[topic] = snapshot.owned.get(topic, 0) + 1
         return snapshot

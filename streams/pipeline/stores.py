@@ -3,9 +3,9 @@
 The worker applies events in batches that span partitions, then writes each changed entry once,
 naming the input partition it belongs to (as it does for the changelog record). Faust's own
 stores take the partition of a write from the event being processed (`current_event()`), which a
-batch does not have, so these add `put(partition, key, value)` and look keys up in every
-partition they hold. They are registered as Faust store schemes in pyproject.toml
-(`floorpulse-memory://`, `floorpulse-rocksdb://`).
+batch does not have, so these add `put(partition, key, value)` (None deletes: an entry that left)
+and look keys up in every partition they hold. They are registered as Faust store schemes in
+pyproject.toml (`floorpulse-memory://`, `floorpulse-rocksdb://`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,12 @@ from faust.types import RecordMetadata
 class MemoryStore(memory.Store[str, bytes]):
     """Faust's in-memory store, rebuilt from the changelog at every start."""
 
-    def put(self, partition: int, key: str, value: bytes) -> None:
-        """Store `value` under `key` in `partition`."""
+    def put(self, partition: int, key: str, value: bytes | None) -> None:
+        """Store `value` under `key` in `partition`; None deletes `key`."""
+        if value is None:
+            self.data.pop(key, None)
+            self._key_partition.pop(key, None)
+            return
         self.data[key] = value
         # Faust drops the keys of partitions that moved away once a rebalance's recovery ends.
         self._key_partition[key] = partition
@@ -34,9 +38,13 @@ class RocksStore(rocksdb.Store):
     """Faust's RocksDB store (one database per partition, under the worker's data dir), which
     also keeps the changelog offset it holds, so a restart reads only what came after it."""
 
-    def put(self, partition: int, key: str, value: bytes) -> None:
-        """Store `value` under `key` in `partition`'s database."""
+    def put(self, partition: int, key: str, value: bytes | None) -> None:
+        """Store `value` under `key` in `partition`'s database; None deletes `key`."""
         raw_key = self._encode_key(key)
+        if value is None:
+            self._db_for_partition(partition).delete(raw_key)
+            self._key_index.pop(raw_key, None)
+            return
         self._db_for_partition(partition).put(raw_key, self._encode_value(value))
         self._key_index[raw_key] = partition
 

@@ -12,15 +12,17 @@ import logging
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import faust
-from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+from faust.sensors.prometheus import FaustMetrics
+from faust.types import TP
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from streams.config import FloorConfig
+from streams.engine.calls import DAY_MS
 from streams.kafka_config import KafkaSecurity
-from streams.pipeline.batch import Effects, Pipeline, Record
+from streams.pipeline.batch import Effects, Pipeline
 from streams.pipeline.metrics import (
     PREFIX,
     FloorCollector,
@@ -28,6 +30,7 @@ from streams.pipeline.metrics import (
     Snapshot,
 )
 from streams.pipeline.published import Published
+from streams.pipeline.transport import BulkRoute, Consumer, Fetched, Monitor, route_in_bulk
 from streams.pipeline.web import serve_metrics_only
 from streams.pipeline.wire import checkin_value
 from streams.settings import Settings
@@ -45,9 +48,14 @@ log = logging.getLogger(__name__)
 DEFAULT_CONFIG: Final = FloorConfig()
 
 APP_ID: Final = "floorpulse"
+Consumption = Literal["bulk", "faust"]
+"""How events reach the pipeline: a fetch at a time, straight from the consumer
+(streams/pipeline/transport.py), or through Faust's agents a message at a time."""
 BATCH_MAX: Final = 5000
+"""The most records a fetch (bulk) or a batch of an agent's stream (faust) holds."""
 BATCH_WITHIN_S: Final = 0.05
-"""How long a batch may wait to fill: applied state, and so /metrics, is at most this late."""
+"""How long an agent's batch may wait to fill: applied state, and so /metrics, is at most this
+late (faust; in bulk, a fetch is applied as it comes)."""
 FLUSH_SHARE: Final = 0.1
 """Writing changed state waits until this share of the time or less goes to writing it: after
 every batch on a calm floor, every few batches under a backlog (a campaign entry holds the
@@ -66,9 +74,15 @@ CHANGELOG_CONFIG: Final = {
 class Worker:
     """One worker process: the Faust app, its tables and topics, and the metrics registry."""
 
-    def __init__(self, settings: Settings, config: FloorConfig = DEFAULT_CONFIG) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        config: FloorConfig = DEFAULT_CONFIG,
+        consumer: Consumption = "bulk",
+    ) -> None:
         self.settings = settings
         self.config = config
+        self.consumer = consumer
         self.app = faust.App(
             APP_ID,
             # streams/pipeline/transport.py: Faust's aiokafka transport, its producer idempotent.
@@ -105,6 +119,8 @@ class Worker:
             # session expires: ten seconds rather than Faust's sixty.
             broker_session_timeout=SESSION_TIMEOUT_S,
             broker_heartbeat_interval=SESSION_TIMEOUT_S / 10,
+            # A fetch is applied whole in bulk: this bounds how long it holds the event loop.
+            broker_max_poll_records=BATCH_MAX if consumer == "bulk" else None,
         )
         self.agents = self._table("agents")
         self.campaigns = self._table("campaigns")
@@ -116,6 +132,7 @@ class Worker:
             config.params(),
             future_ms=round(settings.future_limit_s * 1000),
             fingerprint=config.fingerprint(),
+            retention_ms=round(settings.retention_days * DAY_MS),
         )
         self.published = Published()
         self.dead_letters = self._topic(DEAD_LETTER)
@@ -134,12 +151,15 @@ class Worker:
             pacing=config.pacing.limits(),
         )
         self.registry.register(self.collector)
-        self.app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(self.registry, "faust"))
+        self.app.monitor = Monitor(FaustMetrics.create(self.registry, "faust"))
         serve_metrics_only(self.app, self._render_metrics, self._health)
         self._scraping = asyncio.Lock()
         self._folded_logged: dict[str, int] = {}
         self._rules_named: set[str] = set()
         self._unacked: list[tuple[Any, Sequence[Any]]] = []
+        """Batches of Faust's events applied and not yet acked, with their streams (faust)."""
+        self._applied_through: dict[TP, int] = {}
+        """Per partition, the last offset applied and not yet acked (bulk)."""
         self._flushing = asyncio.Lock()
         self._outgoing: list[tuple[Any, bytes | None, bytes]] = []
         # Until the first assignment is restored, the stores hold part of the state: /metrics
@@ -149,8 +169,13 @@ class Worker:
         self._flush_task: asyncio.Future[None] | None = None
         self._flushed_at = time.monotonic()
         self._flush_cost_s = 0.0
-        for topic in DIALER_TOPICS:
-            self.app.agent(self._topic(topic), name=f"pipeline-{topic}")(self._consume)
+        if consumer == "bulk":
+            route_in_bulk(self.app, BulkRoute(frozenset(DIALER_TOPICS), self._apply, self._drain))
+            for topic in DIALER_TOPICS:
+                self.app.topics.add(self._topic(topic))  # subscribed, and read by the route
+        else:
+            for topic in DIALER_TOPICS:
+                self.app.agent(self._topic(topic), name=f"pipeline-{topic}")(self._consume)
         self.app.timer(TICK_EVERY_S)(self._tick)
         self.app.task(self._flush_regularly)
         # Faust's signal stubs want a `signal` keyword in the receiver's signature.
@@ -191,22 +216,37 @@ class Worker:
             value_serializer="raw",
         )
 
+    # Events are acked only once the state they changed has reached its changelog (`_write`),
+    # and Faust commits only acked offsets: at least once, and idempotent by the offsets in the
+    # entries.
+
+    def _apply(self, fetched: Fetched) -> None:
+        """A fetch's records of the dialer topics, from the consumer (bulk)."""
+        self._send(self.pipeline.apply_partitions(fetched.items(), now_ms=_now_ms()))
+        applied = self._applied_through
+        for tp, records in fetched.items():
+            applied[tp] = records[-1].offset
+        self._flush_when_due()
+
     async def _consume(self, stream: Any) -> None:
-        # Events are acked only once the state they changed has reached its changelog
-        # (`_flush`), and Faust commits only acked offsets: at least once, and idempotent by
-        # the offsets in the entries.
+        """An agent's stream of one dialer topic (faust)."""
         async for events in stream.noack_take(BATCH_MAX, within=BATCH_WITHIN_S):
-            records = [
-                Record(m.topic, m.partition, m.offset, m.key, m.value)
-                for m in (event.message for event in events)
-            ]
-            self._send(self.pipeline.apply(records, now_ms=_now_ms()))
+            messages = [event.message for event in events]
+            self._send(self.pipeline.apply(messages, now_ms=_now_ms()))
             self._unacked.append((stream, events))
-            flushing = self._flush_task is not None and not self._flush_task.done()
-            due = time.monotonic() - self._flushed_at >= self._flush_cost_s / FLUSH_SHARE
-            if due and not flushing:
-                # In the background: batches go on being applied while this state is delivered.
-                self._flush_task = asyncio.ensure_future(self._flush())
+            self._flush_when_due()
+
+    def _flush_when_due(self) -> None:
+        flushing = self._flush_task is not None and not self._flush_task.done()
+        due = time.monotonic() - self._flushed_at >= self._flush_cost_s / FLUSH_SHARE
+        if due and not flushing:
+            # In the background: batches go on being applied while this state is delivered.
+            self._flush_task = asyncio.ensure_future(self._flush())
+
+    @property
+    def _pending(self) -> bool:
+        """Whether state changed or events were applied since the last write."""
+        return bool(self.pipeline.changed or self._unacked or self._applied_through)
 
     async def _flush(self) -> None:
         # One at a time, so that a key's changelog records go out in the order of its states.
@@ -218,9 +258,9 @@ class Worker:
         `_flushing`."""
         started = time.perf_counter()
         self._flushed_at = time.monotonic()
-        writes, unacked = self.pipeline.flush(), self._unacked
-        self._unacked = []
-        changes: tuple[tuple[Any, Mapping[str, tuple[int, bytes]]], ...] = (
+        writes, unacked, applied = self.pipeline.flush(), self._unacked, self._applied_through
+        self._unacked, self._applied_through = [], {}
+        changes: tuple[tuple[Any, Mapping[str, tuple[int, bytes | None]]], ...] = (
             (self.agents, writes.agents),
             (self.campaigns, writes.campaigns),
             (self.partitions, writes.partitions),
@@ -263,13 +303,17 @@ class Worker:
         for stream, events in unacked:
             for event in events:
                 await stream.ack(event)
+        if applied:
+            consumer = self.app.consumer
+            assert isinstance(consumer, Consumer)  # the transport's, as the broker URL says
+            consumer.ack_through(applied)
 
     async def _flush_regularly(self) -> None:
         # A task rather than a Faust timer: timers end as the app starts to stop, and Faust
         # then waits for every event read to be acked, which only a flush does.
         while True:
             await asyncio.sleep(FLUSH_EVERY_S)
-            if self._unacked or self.pipeline.changed:
+            if self._pending:
                 await self._flush()
 
     async def _on_revoked(self, _sender: Any, *_args: Any, **_kwargs: Any) -> None:
@@ -296,13 +340,22 @@ class Worker:
         if self._revocations == revocations:  # no new rebalance began meanwhile
             self._recovering = False
 
+    async def _drain(self) -> None:
+        """Write all that was applied and ack it: Faust waits for this (bulk) before it commits
+        for a revocation or a stop, as it waits for its streams' acks."""
+        async with self._flushing:
+            await self._write_all()
+
     async def _forget(self) -> None:
+        async with self._flushing:
+            await self._write_all()
+            self.pipeline.forget()
+
+    async def _write_all(self) -> None:
         # Under the lock: a write in flight is delivered first, as every write is before it
         # returns, so a new owner restores all this worker changed.
-        async with self._flushing:
-            while self.pipeline.changed or self._unacked:
-                await self._write()  # a batch may have been applied while the last one was sent
-            self.pipeline.forget()
+        while self._pending:
+            await self._write()  # a batch may have been applied while the last one was sent
 
     async def _tick(self) -> None:
         owned = self._owned()

@@ -68,3 +68,8 @@ def test_a_bad_configuration_fails_at_start(tmp_path: Path) -> None:
     config = tmp_path / "floor.toml"
     config.write_text("[thresholds]\nstreak_n = 0\n")
     one_line(worker("--config", str(config)), "thresholds.streak_n (line 2)")
+
+
+@pytest.mark.parametrize("days", ["0.5", "a month"])
+def test_a_retention_of_less_than_a_day_or_no_number_fails_at_start(days: str) -> None:
+    one_line(worker(FLOORPULSE_RETENTION_DAYS=days), "FLOORPULSE_RETENTION_DAYS")

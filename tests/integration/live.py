@@ -14,13 +14,17 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.processes import terminate
 
 T = TypeVar("T")
+
+CONSUMERS: Final = ("bulk", "faust")
+"""`floorpulse worker --consumer`: the key live tests run on both paths, the bulk one (the
+default) and Faust's agents."""
 
 
 def wait_for(what: str, probe: Callable[[], T | None], *, deadline_s: float = 120.0) -> T:
@@ -154,6 +158,8 @@ class WorkerProcess:
     web_port: int
     log: Path
     data_dir: Path | None = None
+    consumer: str | None = None
+    """`floorpulse worker --consumer`; None: its default."""
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
@@ -170,6 +176,8 @@ class WorkerProcess:
         ]
         if self.data_dir is not None:
             command += ["--data-dir", str(self.data_dir)]
+        if self.consumer is not None:
+            command += ["--consumer", self.consumer]
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -190,6 +198,11 @@ class WorkerProcess:
 
     def log_tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
+
+    def assert_consumed_with(self, consumer: str) -> None:
+        """That the worker said, as it started, that it consumes the way the test asked."""
+        said = self.log.read_text(errors="replace")
+        assert f"({consumer} consumer, " in said, said[-3000:]
 
 
 @dataclass

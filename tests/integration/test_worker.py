@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,11 @@ from streams.pipeline.entries import load_agent, load_campaign, load_partition
 from streams.pipeline.metrics import FloorCollector, Snapshot
 from streams.topics import AGENT_EVENTS, CALL_EVENTS
 from tests.integration.live import (
+    CONSUMERS,
     Samples,
     WorkerProcess,
     as_report,
+    consume_until,
     produce_lines,
     report_subset,
     stop_all,
@@ -80,36 +83,44 @@ def assert_matches_report(samples: Samples, report: dict[str, Any]) -> None:
     assert samples.total("floorpulse_events_invalid_total") == report["events"]["invalid"]
 
 
+@pytest.mark.parametrize("consumer", CONSUMERS)
 @pytest.mark.parametrize("log", scenario_logs(), ids=lambda p: p.name)
 def test_scenario_through_kafka_gives_the_report(
-    log: Path, fresh_broker: str, tmp_path: Path
+    log: Path, consumer: str, fresh_broker: str, tmp_path: Path
 ) -> None:
     report = expected(log)
     (port,) = free_ports(1)
-    worker = WorkerProcess(fresh_broker, port, tmp_path / "worker.log").start()
+    worker = WorkerProcess(fresh_broker, port, tmp_path / "worker.log", consumer=consumer)
+    worker.start()
     try:
         produce_lines(fresh_broker, read_lines(log))
         samples = until_applied([worker], report)
         assert_matches_report(samples, report)
+        worker.assert_consumed_with(consumer)
     finally:
         stop_all([worker])
 
 
+@pytest.mark.parametrize("consumer", CONSUMERS)
 def test_worker_killed_halfway_and_restarted_loses_and_double_counts_nothing(
-    fresh_broker: str, tmp_path: Path
+    consumer: str, fresh_broker: str, tmp_path: Path
 ) -> None:
     log = next(p for p in scenario_logs() if p.name.startswith("shift"))
     report, lines = expected(log), read_lines(log)
     half = len(lines) // 2
     (port,) = free_ports(1)
     state = tmp_path / "state"
-    first = WorkerProcess(fresh_broker, port, tmp_path / "first.log", data_dir=state).start()
+    first = WorkerProcess(
+        fresh_broker, port, tmp_path / "first.log", data_dir=state, consumer=consumer
+    ).start()
     try:
         produce_lines(fresh_broker, lines[:half])
         wait_for("the worker to be halfway", lambda: first.samples().applied() > half // 2 or None)
         first.stop(signal.SIGKILL)
         produce_lines(fresh_broker, lines[half:])
-        second = WorkerProcess(fresh_broker, port, tmp_path / "second.log", data_dir=state)
+        second = WorkerProcess(
+            fresh_broker, port, tmp_path / "second.log", data_dir=state, consumer=consumer
+        )
         second.start()
         try:
             samples = until_applied([second], report)
@@ -161,8 +172,10 @@ def test_a_worker_with_a_data_dir_keeps_its_state_in_rocksdb_there(
     try:
         produce_lines(fresh_broker, read_lines(log))
         until_applied([worker], report)
-        # The worker acks an event once its state is stored, and Faust commits what is acked.
+        # The worker acks an event once its state is stored, and Faust commits what is acked:
+        # in bulk, the default.
         wait_for("the worker to commit every input offset", lambda: all_committed(worker))
+        worker.assert_consumed_with("bulk")
     finally:
         stop_all([worker])
     assert_matches_report(rocksdb_snapshot(state), report)
@@ -186,13 +199,13 @@ def all_committed(worker: WorkerProcess) -> bool | None:
 
 
 def share_the_shift_between_two_workers(
-    bootstrap: str, tmp_path: Path
+    bootstrap: str, tmp_path: Path, consumer: str | None = None
 ) -> tuple[list[WorkerProcess], dict[str, Any]]:
     """Two workers split the partitions, process the shift scenario, and together export it."""
     log = next(p for p in scenario_logs() if p.name.startswith("shift"))
     report = expected(log)
     workers = [
-        WorkerProcess(bootstrap, port, tmp_path / f"worker-{n}.log").start()
+        WorkerProcess(bootstrap, port, tmp_path / f"worker-{n}.log", consumer=consumer).start()
         for n, port in enumerate(free_ports(2))
     ]
 
@@ -219,8 +232,11 @@ def test_two_workers_share_the_partitions(fresh_broker: str, tmp_path: Path) -> 
     stop_all(workers)
 
 
-def test_a_survivor_takes_over_and_nothing_stale_remains(fresh_broker: str, tmp_path: Path) -> None:
-    workers, report = share_the_shift_between_two_workers(fresh_broker, tmp_path)
+@pytest.mark.parametrize("consumer", CONSUMERS)
+def test_a_survivor_takes_over_and_nothing_stale_remains(
+    consumer: str, fresh_broker: str, tmp_path: Path
+) -> None:
+    workers, report = share_the_shift_between_two_workers(fresh_broker, tmp_path, consumer)
     try:
         workers[0].stop(signal.SIGTERM)
         # A rebalance, then the survivor restores the partitions it takes over from their
@@ -229,3 +245,66 @@ def test_a_survivor_takes_over_and_nothing_stale_remains(fresh_broker: str, tmp_
         assert_matches_report(alone, report)
     finally:
         stop_all(workers)
+
+
+def labelled(samples: Samples, label: str) -> set[str]:
+    """The values of `label` across every series."""
+    return {dict(labels)[label] for _name, labels in samples.values if label in dict(labels)}
+
+
+@pytest.mark.parametrize("consumer", CONSUMERS)
+def test_a_campaign_and_a_team_quiet_past_the_retention_leave_the_worker(
+    consumer: str, fresh_broker: str, tmp_path: Path
+) -> None:
+    day_ms, now = 86_400_000, time.time_ns() // 1_000_000
+
+    def opening(season: str, ts: int) -> list[bytes]:
+        return [
+            json.dumps(event).encode()
+            for event in (
+                {
+                    "v": 1, "type": "call.dialed", "event_id": f"{season}-call", "ts": ts,
+                    "source": "test", "call_id": f"{season}-1", "campaign_id": season,
+                },
+                {
+                    "v": 1, "type": "agent.state", "event_id": f"{season}-agent", "ts": ts,
+                    "source": "test", "agent_id": f"agent-{season}", "team_id": f"{season}-team",
+                    "campaign_id": season, "state": "ready",
+                },
+            )
+        ]  # fmt: skip
+
+    def shown(samples: Samples) -> tuple[set[str], set[str]]:
+        return labelled(samples, "campaign"), labelled(samples, "team")
+
+    (port,) = free_ports(1)
+    state = tmp_path / "state"
+    worker = WorkerProcess(
+        fresh_broker, port, tmp_path / "worker.log", data_dir=state, consumer=consumer
+    ).start()
+    try:
+        # Forty days old, and the newest events the worker has seen: not quiet yet.
+        produce_lines(fresh_broker, opening("spring", now - 40 * day_ms))
+        spring = ({"spring"}, {"spring-team"})
+        wait_for("spring on /metrics", lambda: shown(worker.samples()) == spring or None)
+        produce_lines(fresh_broker, opening("summer", now))
+        summer = ({"summer"}, {"summer-team"})
+        samples = wait_for(
+            "spring to leave /metrics",
+            lambda: s if shown(s := worker.samples()) == summer else None,
+        )
+        assert samples.applied() == 4  # what left stays counted
+        # Deleted from the tables once the record that counts them is delivered.
+        for table, key in (("campaigns", "spring"), ("agents", "agent-spring")):
+            consume_until(
+                fresh_broker,
+                f"floorpulse-{table}-changelog",
+                f"the deletion of {key}",
+                lambda read, key=key: any(
+                    m.key == json.dumps(key).encode() and m.value is None for m in read
+                ),
+            )
+        worker.assert_consumed_with(consumer)
+    finally:
+        stop_all([worker])
+    assert shown(rocksdb_snapshot(state)) == summer

@@ -21,6 +21,7 @@ from streams.localkafka import free_ports
 from streams.pipeline.wire import checkin_id
 from streams.topics import AGENT_EVENTS, CALL_EVENTS, CHECKINS, DEAD_LETTER
 from tests.integration.live import (
+    CONSUMERS,
     Message,
     Samples,
     WorkerProcess,
@@ -61,9 +62,14 @@ def scenario(prefix: str) -> Path:
 
 
 @pytest.fixture
-def worker(fresh_broker: str, tmp_path: Path) -> Iterator[WorkerProcess]:
+def worker(
+    request: pytest.FixtureRequest, fresh_broker: str, tmp_path: Path
+) -> Iterator[WorkerProcess]:
+    """A worker on the fresh broker; its `--consumer` the test's parameter, if it has one."""
     (port,) = free_ports(1)
-    process = WorkerProcess(fresh_broker, port, tmp_path / "worker.log").start()
+    consumer = getattr(request, "param", None)
+    process = WorkerProcess(fresh_broker, port, tmp_path / "worker.log", consumer=consumer)
+    process.start()
     try:
         yield process
     finally:
@@ -73,6 +79,7 @@ def worker(fresh_broker: str, tmp_path: Path) -> Iterator[WorkerProcess]:
 # dead letters ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("worker", CONSUMERS, indirect=True)
 def test_invalid_messages_go_to_the_dead_letter_topic_wrapped_and_the_worker_goes_on(
     fresh_broker: str, worker: WorkerProcess
 ) -> None:

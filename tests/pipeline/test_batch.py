@@ -52,7 +52,10 @@ class Floor:
             (self.partitions, writes.partitions),
         ):
             for key, (_partition, data) in changed.items():
-                store[key] = data
+                if data is None:
+                    del store[key]
+                else:
+                    store[key] = data
 
     def samples(self, owned: set[tuple[str, int]] = EVERY_PARTITION) -> Samples:
         """The metrics of what the stores hold once changes are flushed."""
