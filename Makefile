@@ -14,8 +14,11 @@ TEST_BOOTSTRAP ?= 127.0.0.1:19092
 TEST_ENV := FLOORPULSE_KAFKA_BOOTSTRAP=$(TEST_BOOTSTRAP)
 
 # What `make test` needs beyond Python, as tool:Debian package: promtool and prometheus (the
-# rules' tests, the live scrapes), chromium and chromedriver (the board's browser tests).
-TEST_TOOLS := promtool:prometheus prometheus:prometheus chromium:chromium chromedriver:chromium-driver
+# rules' tests, the live scrapes), chromium and chromedriver (the board's browser tests), and
+# MariaDB (the VICIdial adapter's tests; mariadbd itself is in /usr/sbin, often off a user's
+# PATH, and comes with mariadb-install-db).
+TEST_TOOLS := promtool:prometheus prometheus:prometheus chromium:chromium chromedriver:chromium-driver \
+	mariadb-install-db:mariadb-server mariadb:mariadb-server
 
 .PHONY: demo test test-tools lint typecheck pytest test-broker test-broker-stop kafka-start kafka-stop clean
 

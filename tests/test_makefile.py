@@ -59,6 +59,6 @@ def test_make_test_without_its_tools_says_in_one_line_what_to_install(tmp_path: 
     assert done.returncode != 0
     said = [line for line in done.stderr.splitlines() if not line.startswith("make:")]
     assert said == [
-        "make test needs prometheus chromium chromedriver: "
-        "apt-get install prometheus chromium chromium-driver (Debian's packages)"
+        "make test needs prometheus chromium chromedriver mariadb-install-db mariadb: "
+        "apt-get install prometheus chromium chromium-driver mariadb-server (Debian's packages)"
     ]
