@@ -2,12 +2,14 @@
 
 Pure: standard library and the event types only, no clock; time comes from events. Each event
 touches only its own entity's tracks, so a floor can be split by partition key, folded in parts
-and merged (`merge`), which is what the live pipeline does across workers.
+and merged (`merge`), which is what the live pipeline does across workers and `analyze --jobs`
+across processes (a floor pickles).
 """
 
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 from streams.engine.agent import AgentFold, AgentTrack
 from streams.engine.calls import CallFold, CallTrack, CampaignTrack
@@ -40,6 +42,18 @@ class Floor:
         self.last_ts = 0
         self._agent_fold = AgentFold(params, self.effects)
         self._call_fold = CallFold(params)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A floor crosses processes (analyze --jobs) without its folds: they hold nothing but the
+        # parameters, and the list of effects they append to.
+        state = self.__dict__.copy()
+        del state["_agent_fold"], state["_call_fold"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._agent_fold = AgentFold(self.params, self.effects)
+        self._call_fold = CallFold(self.params)
 
     def apply(self, event: Event) -> Outcome:
         # One isinstance rather than a match over eight classes: this is the hot path.
