@@ -51,6 +51,22 @@ def decode(data: bytes) -> Event:
         raise InvalidEvent("json", "nested too deeply") from None
 
 
+def decode_all(lines: list[bytes], text: bytes) -> list[Event] | None:
+    """Every line decoded by one loop in C rather than one call each from Python, or None when
+    one of them is not a valid event as it stands: then `decode` each, which says why, or accepts
+    an object that repeats a key. `text` is the lines joined by newlines, checked for UTF-8 at
+    once (a newline is no part of any character, so the lines are UTF-8 when the whole is)."""
+    if not text.isascii():
+        try:
+            text.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    try:
+        return list(map(_decoder.decode, lines))
+    except (msgspec.DecodeError, RecursionError):
+        return None
+
+
 def encode(event: Event) -> bytes:
     """The event as one compact JSON object (no trailing newline)."""
     return _encoder.encode(event)
