@@ -55,16 +55,24 @@ def fold_lines(
     log: Iterable[bytes],
     params: Params = DEFAULT_PARAMS,
     reading: Reading | None = None,
+    jobs: int = 1,
 ) -> tuple[Floor, EventCounts]:
     """Apply every line of a log: an iterable of its lines, or a binary file, which is read in
-    chunks rather than line by line; invalid lines are counted, never fatal."""
+    chunks rather than line by line; invalid lines are counted, never fatal. With `jobs` above 1
+    a file is folded by that many processes (analyze_jobs), with the same result."""
     reading = reading or Reading()
     # The fold makes no reference cycles, so the cycle collector's passes over a growing heap of
     # live tracks would only cost time; reference counting frees everything.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _fold(log, params, reading)
+        if jobs == 1:
+            return _fold(log, params, reading)
+        if not isinstance(log, io.BufferedIOBase):
+            raise ValueError("only a log read from a file can be folded by several processes")
+        from streams.analyze_jobs import fold_in_jobs
+
+        return fold_in_jobs(reads(log), params, reading, jobs)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -99,9 +107,10 @@ def analyze(
     log: Iterable[bytes],
     params: Params = DEFAULT_PARAMS,
     reading: Reading | None = None,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """The report of a log: its lines, or a binary file (see fold_lines)."""
-    floor, counts = fold_lines(log, params, reading)
+    floor, counts = fold_lines(log, params, reading, jobs)
     floor.finalize()
     return build_report(floor, counts)
 
@@ -111,10 +120,11 @@ def analyze_with_pacing(
     params: Params = DEFAULT_PARAMS,
     reading: Reading | None = None,
     limits: PacingLimits = DEFAULT_LIMITS,
+    jobs: int = 1,
 ) -> tuple[dict[str, Any], dict[str, CampaignPacing]]:
     """The report, and the pacing advice of each outbound campaign (not a report field: the
     text report shows it)."""
-    floor, counts = fold_lines(log, params, reading)
+    floor, counts = fold_lines(log, params, reading, jobs)
     floor.finalize()
     return build_report(floor, counts), pacing(floor, limits)
 

@@ -67,6 +67,24 @@ def decode_all(lines: list[bytes], text: bytes) -> list[Event] | None:
         return None
 
 
+def decode_lines(text: bytes, lines: int) -> list[Event] | None:
+    """The events of `lines` lines each known to hold one JSON value and nothing else (as the
+    lines `analyze --jobs` routes do), decoded by one call, or None as for `decode_all`.
+
+    Only for such lines: msgspec's `decode_lines` skips blank lines and reads several values on
+    one line, so for any other text its events could not be matched with the lines."""
+    if not text.isascii():
+        try:
+            text.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    try:
+        events = _decoder.decode_lines(text)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    return events if len(events) == lines else None
+
+
 def encode(event: Event) -> bytes:
     """The event as one compact JSON object (no trailing newline)."""
     return _encoder.encode(event)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from operator import attrgetter
 from typing import Final
 
-from streams.codec import InvalidEvent, decode, decode_all
+from streams.codec import InvalidEvent, decode, decode_all, decode_lines
 from streams.engine import EventCounts, Floor, Outcome, Params
 from streams.events import Event
 
@@ -34,6 +34,29 @@ class Fold:
         """Apply lines numbered from `first + 1`; `text` is them joined by newlines, so that
         UTF-8 can be checked once."""
         self._feed(lines, text, range(first + 1, first + 1 + len(lines)))
+
+    def feed_routed(self, chunk: bytes, numbers: Sequence[int]) -> None:
+        """Apply a chunk of whole lines, numbered `numbers` in the log, each of which holds one
+        JSON value and nothing else (analyze_jobs routed them)."""
+        events = decode_lines(chunk, len(numbers))
+        if events is None:
+            lines = chunk.split(b"\n")
+            lines.pop()
+            events, numbers = self._decode_each(lines, numbers)
+        else:
+            self._lines += len(events)
+        self._apply(events, numbers)
+
+    def repeat(self, line: bytes) -> None:
+        """Count a line whose event id an event applied elsewhere already had: a duplicate when
+        it is valid (another process owns that id's first event)."""
+        self._lines += 1
+        try:
+            decode(line)
+        except InvalidEvent:
+            self._invalid += 1
+        else:
+            self._duplicate += 1
 
     def counts(self) -> EventCounts:
         return EventCounts(
