@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import compress
 from operator import attrgetter
 from typing import Final
 
@@ -122,5 +123,11 @@ class Fold:
         latest = self.latest
         if len(latest) == WATCHED and max(stamps, default=0) <= latest[0][0]:
             return
-        newest = sorted(zip(stamps, numbers, strict=True))[-WATCHED:]
-        self.latest = sorted(latest + [pair for pair in newest if pair[0]])[-WATCHED:]
+        # Only the pairs that can be among the latest are made and sorted, picked by loops in C:
+        # those stamped no earlier than the chunk's WATCHED-th latest stamp, nor than the
+        # earliest kept; skipped events (stamped 0 here) never.
+        cut = sorted(stamps)[-WATCHED] if len(stamps) > WATCHED else 1
+        if len(latest) == WATCHED:
+            cut = max(cut, latest[0][0])
+        newest = compress(zip(stamps, numbers, strict=True), map(max(cut, 1).__le__, stamps))
+        self.latest = sorted([*latest, *newest])[-WATCHED:]
