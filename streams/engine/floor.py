@@ -94,12 +94,6 @@ class Floor:
             self.first_ts = other.first_ts
         self.last_ts = max(self.last_ts, other.last_ts)
 
-    def _applied_at(self, ts: int) -> None:
-        if ts > self.last_ts:
-            self.last_ts = ts
-        if ts < self.first_ts or not self.first_ts:
-            self.first_ts = ts
-
     def _apply_agent(self, event: AgentStateChanged | AgentDisposition) -> Outcome:
         track = self.agents.get(event.agent_id)
         if track is None:
@@ -114,7 +108,11 @@ class Floor:
             self._agent_fold.state(track, event, ts)
         else:
             self._agent_fold.disposition(track, event, ts)
-        self._applied_at(ts)
+        # The floor's span, written out in both paths: a call would cost more than the test.
+        if ts > self.last_ts:
+            self.last_ts = ts
+        if ts < self.first_ts or not self.first_ts:
+            self.first_ts = ts
         return outcome
 
     def _apply_call(self, event: CallEvent) -> Outcome:
@@ -138,5 +136,9 @@ class Floor:
         self._call_fold.apply(call, campaign, event, ts)
         if campaign.clock >= campaign.next_sweep:
             self._call_fold.retire(campaign)
-        self._applied_at(ts)
+        # The floor's span, written out in both paths: a call would cost more than the test.
+        if ts > self.last_ts:
+            self.last_ts = ts
+        if ts < self.first_ts or not self.first_ts:
+            self.first_ts = ts
         return outcome
