@@ -1,9 +1,12 @@
-"""Benchmark: `floorpulse analyze` against a plain `json.loads` loop over the same log.
+"""Benchmark: `floorpulse analyze --jobs 1` and `--jobs 2` against a standard-library parse
+(`json.loads` of every line) of the same log.
 
-Generates a large simulated log (or takes one), then times, in separate processes so that each
-peak memory is its own: the analyzer (decode, validate, fold, report) and a standard-library
-loop that only parses every line. Prints events per second, their ratio (analyze / parse: above
-1.0 means analysing is faster than merely parsing with the standard library) and peak memory.
+Generates a large simulated log (or takes one), then times each in its own process, rounds
+interleaved so that a busy moment of the machine falls on all of them alike: the parse, and
+`floorpulse analyze LOG --jobs N` (read, route, decode, validate, fold, merge, report). Prints
+events per second and their ratio to the parse (above 1.0: analysing is faster than merely
+parsing with the standard library), the processor time all processes spent (what two cores
+must share), and the largest peak memory of any one process.
 
     python bench/analyze.py                   # one million simulated events
     python bench/analyze.py --events 200000
@@ -13,23 +16,16 @@ loop that only parses every line. Prints events per second, their ratio (analyze
 from __future__ import annotations
 
 import argparse
-import resource
+import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from floors import write_floor
-
-ANALYZE = """
-import sys
-from streams.analyze import analyze
-from streams.logfile import open_log
-with open_log(sys.argv[1]) as lines:
-    report = analyze(lines)
-print(report["events"]["lines"])
-"""
 
 PARSE = """
 import json, sys
@@ -45,17 +41,36 @@ print(n)
 """
 
 
-def timed(script: str, log: Path) -> tuple[float, int, float]:
-    """Wall seconds, lines reported, and peak resident memory (MiB) of one child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(log)], capture_output=True, check=True, text=True
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    lines: int
+    cpu_seconds: float
+    """User and system time of the process and of every process it started."""
+    peak_mib: float
+    """The largest peak resident memory of any one of them."""
+
+
+# Runs one command and reports on it alone: the resource use of a process's children covers every
+# child it waited for (and theirs), so each run needs a process of its own around it.
+MEASURE = """
+import json, resource, subprocess, sys, time
+started = time.perf_counter()
+done = subprocess.run(sys.argv[1:], capture_output=True, check=True, text=True)
+seconds = time.perf_counter() - started
+use = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps([seconds, done.stdout, use.ru_utime + use.ru_stime, use.ru_maxrss / 1024]))
+"""
+
+
+def timed(command: list[str], count_lines: bool) -> Run:
+    """One command: wall seconds, lines, processor time of all its processes, largest peak."""
+    measured = subprocess.run(
+        [sys.executable, "-c", MEASURE, *command], capture_output=True, check=True, text=True
     )
-    seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the largest of any child so far: run the smaller one first.
-    return seconds, int(done.stdout.strip()), max(peak_kib, before) / 1024
+    seconds, stdout, cpu, peak = json.loads(measured.stdout)
+    lines = int(stdout) if count_lines else json.loads(stdout)["events"]["lines"]
+    return Run(seconds, lines, cpu, peak)
 
 
 def main() -> None:
@@ -73,15 +88,30 @@ def main() -> None:
             write_floor(log, args.events, tired_teams=frozenset({1}))
             print(f"simulated {args.events:,} events in {time.perf_counter() - started:.1f} s")
         size_mb = log.stat().st_size / 1e6
-        parse = min(timed(PARSE, log) for _ in range(args.rounds))
-        analyze = min(timed(ANALYZE, log) for _ in range(args.rounds))
+        analyze = [sys.executable, "-m", "streams.cli", "analyze", str(log), "--jobs"]
+        commands = {
+            "json.loads loop": ([sys.executable, "-c", PARSE, str(log)], True),
+            "analyze --jobs 1": ([*analyze, "1"], False),
+            "analyze --jobs 2": ([*analyze, "2"], False),
+        }
+        runs: dict[str, list[Run]] = {name: [] for name in commands}
+        for _ in range(args.rounds):
+            for name, (command, count_lines) in commands.items():
+                runs[name].append(timed(command, count_lines))
 
-    lines = analyze[1]
-    parse_rate, analyze_rate = lines / parse[0], lines / analyze[0]
-    print(f"log: {log.name}, {lines:,} lines, {size_mb:,.0f} MB")
-    print(f"json.loads loop : {parse_rate:>10,.0f} events/s  peak {parse[2]:6.0f} MiB")
-    print(f"floorpulse      : {analyze_rate:>10,.0f} events/s  peak {analyze[2]:6.0f} MiB")
-    print(f"ratio (analyze / json.loads): {analyze_rate / parse_rate:.2f}")
+    best = {name: min(found, key=lambda run: run.seconds) for name, found in runs.items()}
+    lines = best["json.loads loop"].lines
+    assert all(run.lines == lines for run in best.values()), "the runs read different lines"
+    cores = len(os.sched_getaffinity(0))
+    print(f"log: {log.name}, {lines:,} lines, {size_mb:,.0f} MB; {cores} cores")
+    print(f"{'':18}{'events/s':>10}{'ratio':>8}{'cpu s':>8}{'peak MiB':>10}")
+    baseline = lines / best["json.loads loop"].seconds
+    for name, run in best.items():
+        rate = lines / run.seconds
+        print(
+            f"{name:18}{rate:>10,.0f}{rate / baseline:>8.2f}{run.cpu_seconds:>8.1f}"
+            f"{run.peak_mib:>10.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import gc
-import gzip
-import heapq
-import zlib
-from collections.abc import Iterable
+import io
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from streams.codec import InvalidEvent, decode
-from streams.engine import DEFAULT_PARAMS, EventCounts, Floor, Outcome, Params, build_report
+from streams.engine import DEFAULT_PARAMS, EventCounts, Floor, Params, build_report
 from streams.engine.pacing import (
     DEFAULT_LIMITS,
     CampaignPacing,
@@ -21,11 +18,11 @@ from streams.engine.pacing import (
     state_ms,
     wrap_per_talk,
 )
+from streams.logfile import READ_ERRORS, batches, reads, whole_lines
+from streams.logfold import Fold
 
 FAR_AHEAD_MS: Final = 86_400_000
 """An event stamped this much later than every other one is worth a warning (see Reading)."""
-WATCHED: Final = 100
-"""How many of the latest-stamped events are kept to look for such a gap."""
 
 
 @dataclass
@@ -43,7 +40,7 @@ class Reading:
     stopped: str | None = None
     """Why reading ended before the end of the log (a truncated or corrupt `.gz`)."""
     latest: list[tuple[int, int]] = field(default_factory=list)
-    """A min-heap of the latest `ts` applied, with their line numbers."""
+    """The latest `ts` applied, with their line numbers, in order (logfold.WATCHED of them)."""
 
     def far_ahead(self) -> list[tuple[int, int]]:
         """(line, ts) of the events stamped more than a day after every other event."""
@@ -55,83 +52,79 @@ class Reading:
 
 
 def fold_lines(
-    lines: Iterable[bytes], params: Params = DEFAULT_PARAMS, reading: Reading | None = None
+    log: Iterable[bytes],
+    params: Params = DEFAULT_PARAMS,
+    reading: Reading | None = None,
+    jobs: int = 1,
 ) -> tuple[Floor, EventCounts]:
-    """Apply every line; invalid lines are counted, never fatal.
-
-    Duplicates are found across the whole log, as events.md asks of the offline analyzer, so this
-    set grows with the log's distinct event ids (the only thing that does).
-    """
-    floor = Floor(params)
+    """Apply every line of a log: an iterable of its lines, or a binary file, which is read in
+    chunks rather than line by line; invalid lines are counted, never fatal. With `jobs` above 1
+    a file is folded by that many processes (analyze_jobs), with the same result."""
+    reading = reading or Reading()
     # The fold makes no reference cycles, so the cycle collector's passes over a growing heap of
     # live tracks would only cost time; reference counting frees everything.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _fold(lines, floor, reading or Reading())
+        if jobs == 1:
+            return _fold(log, params, reading)
+        if not isinstance(log, io.BufferedIOBase):
+            raise ValueError("only a log read from a file can be folded by several processes")
+        from streams.analyze_jobs import fold_in_jobs
+
+        return fold_in_jobs(reads(log), params, reading, jobs)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _fold(lines: Iterable[bytes], floor: Floor, reading: Reading) -> tuple[Floor, EventCounts]:
-    counts = EventCounts()
-    seen: set[str] = set()
-    apply = floor.apply
-    late = Outcome.LATE
-    latest = reading.latest
-    watched_from = 0
-    lines_read = invalid = duplicate = late_count = number = 0
+def _fold(log: Iterable[bytes], params: Params, reading: Reading) -> tuple[Floor, EventCounts]:
+    fold = Fold(params)
     try:
-        for number, line in enumerate(lines, 1):
-            try:
-                event = decode(line)
-            except InvalidEvent:
-                if line.strip():
-                    lines_read += 1
-                    invalid += 1
-                continue
-            lines_read += 1
-            event_id = event.event_id
-            if event_id in seen:
-                duplicate += 1
-                continue
-            seen.add(event_id)
-            if apply(event) is late:
-                late_count += 1
-            elif event.ts > watched_from:
-                # A late event is applied at its entity's time, never later than the others.
-                if len(latest) < WATCHED:
-                    heapq.heappush(latest, (event.ts, number))
-                else:
-                    heapq.heappushpop(latest, (event.ts, number))
-                    watched_from = latest[0][0]
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        for lines, text in _parts(log):
+            fold.feed(lines, text, reading.lines)
+            reading.lines += len(lines)
+    except READ_ERRORS as exc:
         reading.stopped = str(exc) or type(exc).__name__
-    reading.lines = number
-    counts.lines, counts.invalid = lines_read, invalid
-    counts.valid = lines_read - invalid
-    counts.duplicate, counts.late = duplicate, late_count
-    return floor, counts
+    reading.latest = fold.latest
+    return fold.floor, fold.counts()
+
+
+def _parts(log: Iterable[bytes]) -> Iterator[tuple[list[bytes], bytes]]:
+    """The log's lines in lists, each with its text for the UTF-8 check: a file's chunks split
+    into lines, or an iterable's lines in batches."""
+    if isinstance(log, io.BufferedIOBase):
+        for chunk in whole_lines(reads(log)):
+            lines = chunk.split(b"\n")
+            lines.pop()
+            yield lines, chunk
+    else:
+        for lines in batches(log):
+            yield lines, b"\n".join(lines)
 
 
 def analyze(
-    lines: Iterable[bytes], params: Params = DEFAULT_PARAMS, reading: Reading | None = None
+    log: Iterable[bytes],
+    params: Params = DEFAULT_PARAMS,
+    reading: Reading | None = None,
+    jobs: int = 1,
 ) -> dict[str, Any]:
-    floor, counts = fold_lines(lines, params, reading)
+    """The report of a log: its lines, or a binary file (see fold_lines)."""
+    floor, counts = fold_lines(log, params, reading, jobs)
     floor.finalize()
     return build_report(floor, counts)
 
 
 def analyze_with_pacing(
-    lines: Iterable[bytes],
+    log: Iterable[bytes],
     params: Params = DEFAULT_PARAMS,
     reading: Reading | None = None,
     limits: PacingLimits = DEFAULT_LIMITS,
+    jobs: int = 1,
 ) -> tuple[dict[str, Any], dict[str, CampaignPacing]]:
     """The report, and the pacing advice of each outbound campaign (not a report field: the
     text report shows it)."""
-    floor, counts = fold_lines(lines, params, reading)
+    floor, counts = fold_lines(log, params, reading, jobs)
     floor.finalize()
     return build_report(floor, counts), pacing(floor, limits)
 

@@ -43,7 +43,7 @@ from streams.codes import (
 )
 from streams.engine import Params
 from streams.engine.pacing import PacingLimits
-from streams.settings import SettingsError
+from streams.errors import SettingsError
 
 ENVIRONMENT: Final = "FLOORPULSE_CONFIG"
 

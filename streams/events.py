@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Final, Literal, TypeAlias
+from typing import Annotated, Final, Literal, TypeAlias, final
 
 import msgspec
 
@@ -30,6 +30,9 @@ class AnsweredBy(enum.StrEnum):
     MACHINE = "machine"
 
 
+# The event classes are final: the engine dispatches on `type(event) is ...`, which mypy narrows
+# only for final classes, because isinstance against a msgspec class that does not match costs
+# about 0.1 µs, a large part of applying an event.
 # gc=False: events hold only strings and integers, so they can never be part of a reference cycle,
 # and leaving them out of the cycle collector makes decoding a long log markedly cheaper.
 class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", gc=False):
@@ -39,6 +42,7 @@ class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", gc=Fal
     source: Text
 
 
+@final
 class AgentStateChanged(_Event, frozen=True, tag="agent.state"):
     """The agent entered `state` at `ts`."""
 
@@ -58,6 +62,7 @@ class AgentStateChanged(_Event, frozen=True, tag="agent.state"):
             raise ValueError("`call_id` is required when state is on_call and forbidden otherwise")
 
 
+@final
 class AgentDisposition(_Event, frozen=True, tag="agent.disposition"):
     """The agent recorded the outcome of a call."""
 
@@ -73,26 +78,31 @@ class _CallEvent(_Event, frozen=True):
     campaign_id: Text
 
 
+@final
 class CallDialed(_CallEvent, frozen=True, tag="call.dialed"):
     """The dialer placed the call."""
 
 
+@final
 class CallAnswered(_CallEvent, frozen=True, tag="call.answered"):
     """The far end answered, a person or a machine."""
 
     answered_by: AnsweredBy
 
 
+@final
 class CallUnanswered(_CallEvent, frozen=True, tag="call.unanswered"):
     """No answer, busy, failed, invalid number..."""
 
     outcome: Text
 
 
+@final
 class CallDropped(_CallEvent, frozen=True, tag="call.dropped"):
     """A person answered and the dialer released the call with no agent: an abandoned call."""
 
 
+@final
 class CallConnected(_CallEvent, frozen=True, tag="call.connected"):
     """The call was bridged to an agent."""
 
@@ -100,16 +110,19 @@ class CallConnected(_CallEvent, frozen=True, tag="call.connected"):
     team_id: Text
 
 
+@final
 class CallEnded(_CallEvent, frozen=True, tag="call.ended"):
     """The call finished."""
 
     disposition: OptionalText = msgspec.UNSET
 
 
+@final
 class CallQueued(_CallEvent, frozen=True, tag="call.queued"):
     """A person calling in entered the campaign's queue and waits for an agent (revision 1.1)."""
 
 
+@final
 class CallAbandoned(_CallEvent, frozen=True, tag="call.abandoned"):
     """A queued call left the queue before reaching an agent (revision 1.1)."""
 

@@ -8,6 +8,7 @@ from pydantic import Field, FilePath, SecretStr, ValidationError, field_validato
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.errors import SettingsError
 from streams.kafka_config import (
     SASL_PROTOCOLS,
     TLS_PROTOCOLS,
@@ -16,10 +17,6 @@ from streams.kafka_config import (
     TlsMaterialError,
     tls_context,
 )
-
-
-class SettingsError(Exception):
-    """A setting has a value floorpulse cannot use; the message names it and says what to fix."""
 
 
 class Settings(BaseSettings):

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from streams.errors import SettingsError
 from streams.kafka_config import KafkaSecurity
 from streams.localkafka import BrokerSecurity, DataDir, Ports, cluster_ports, server_properties
-from streams.settings import Settings, SettingsError, load_settings
+from streams.settings import Settings, load_settings
 from streams.topics_admin import Replication
 from tests.integration.certificates import Pki, make_pki
 

@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from typing import Final
 
-from streams.settings import SettingsError
+from streams.errors import SettingsError
 
 VARIABLE: Final = "FLOORPULSE_BOARD_TOKENS"
 

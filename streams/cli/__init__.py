@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from streams.settings import SettingsError
+from streams.errors import SettingsError
 
 SUBCOMMANDS = (
     "kafka",

@@ -3,11 +3,39 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from streams.analyze import Reading
+
+DEFAULT_JOBS_LIMIT: Final = 8
+"""The default takes every core available up to this many: more processes would mostly wait for
+the one that reads and routes every line."""
+MAX_JOBS: Final = 64
+
+
+def default_jobs() -> int:
+    """The cores this process may run on, up to DEFAULT_JOBS_LIMIT."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return min(cores, DEFAULT_JOBS_LIMIT)
+
+
+def jobs(text: str) -> int:
+    """--jobs: a whole number of processes, 1 to MAX_JOBS."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 1 to {MAX_JOBS}, got {text!r}"
+        )
+    return value
 
 
 def register(subparsers: Any) -> None:
@@ -21,7 +49,8 @@ def register(subparsers: Any) -> None:
             " print the report. Invalid lines are counted, never fatal. Warnings go to standard"
             " error: a log that ends early (a truncated .gz: the report covers what was read,"
             " exit status 1), one with no applicable event, events stamped more than a day after"
-            " all the others. The exit status is 1 when the log cannot be read, or not to its end."
+            " all the others. The exit status is 1 when the log cannot be read, or not to its end,"
+            " or when a folding process (--jobs) ends before it."
         ),
     )
     parser.add_argument("log", metavar="LOG", help="log file (.jsonl or .jsonl.gz), or - for stdin")
@@ -37,6 +66,16 @@ def register(subparsers: Any) -> None:
         default="json",
         help="json: the report of report.md (default); text: tables for a person",
     )
+    cores = default_jobs()
+    parser.add_argument(
+        "--jobs",
+        type=jobs,
+        default=cores,
+        metavar="N",
+        help="processes that fold the log, each owning some agents and campaigns (the report is"
+        " the same for any N); 1 folds it in this process. Default: the cores available, up to"
+        f" {DEFAULT_JOBS_LIMIT} (here {cores})",
+    )
     parser.set_defaults(run=run)
 
 
@@ -46,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     import zlib
 
     from streams.analyze import Reading, analyze_with_pacing
+    from streams.analyze_jobs import JobFailed
     from streams.config import load
     from streams.logfile import open_log
     from streams.report_text import render_text
@@ -53,14 +93,21 @@ def run(args: argparse.Namespace) -> int:
     config = load(args.config).config
     reading = Reading()
     try:
-        with open_log(args.log) as lines:
+        with open_log(args.log) as log:
             # The pacing advice is no report field: the text report shows it beside the tables.
             report, pacing = analyze_with_pacing(
-                lines, config.params(), reading=reading, limits=config.pacing.limits()
+                log,
+                config.params(),
+                reading=reading,
+                limits=config.pacing.limits(),
+                jobs=args.jobs,
             )
     except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         print(f"floorpulse analyze: cannot read {args.log}: {reason}", file=sys.stderr)
+        return 1
+    except JobFailed as exc:
+        print(f"floorpulse analyze: {exc}", file=sys.stderr)
         return 1
     if reading.stopped and not reading.lines:
         print(f"floorpulse analyze: cannot read {args.log}: {reading.stopped}", file=sys.stderr)

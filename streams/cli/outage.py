@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
 
 from producers.when import parse_duration_ms
-from streams.settings import SettingsError
+from streams.errors import SettingsError
 
 if TYPE_CHECKING:
     from streams.outage_log import Outage, OutageFilter

@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_data_dir(data_dir: Path) -> None:
     """A data dir the worker can create and write in, or one line that says what to fix."""
-    from streams.settings import SettingsError
+    from streams.errors import SettingsError
 
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -147,7 +147,7 @@ def _check_data_dir(data_dir: Path) -> None:
 def _check_web(bind: str, port: int) -> None:
     """The web port is free at the bind address, or one line that says what to fix (Faust
     would fail on it only after joining the group, with a traceback)."""
-    from streams.settings import SettingsError
+    from streams.errors import SettingsError
 
     try:
         infos = socket.getaddrinfo(bind, port, type=socket.SOCK_STREAM)

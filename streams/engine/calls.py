@@ -273,10 +273,13 @@ class CallFold:
         open_before = campaign.clock - self.open_retention
         campaign.next_sweep = campaign.clock + self.retention // 4
         calls = campaign.calls
+        # Most calls are recent: one test before the others puts them aside.
+        horizon = max(done_before, open_before)
         quiet = [
             call_id
             for call_id, call in calls.items()
-            if call.last_ts < open_before or (call.done and call.last_ts < done_before)
+            if call.last_ts < horizon
+            and (call.last_ts < open_before or (call.done and call.last_ts < done_before))
         ]
         people = campaign.people
         gone = [

@@ -2,12 +2,14 @@
 
 Pure: standard library and the event types only, no clock; time comes from events. Each event
 touches only its own entity's tracks, so a floor can be split by partition key, folded in parts
-and merged (`merge`), which is what the live pipeline does across workers.
+and merged (`merge`), which is what the live pipeline does across workers and `analyze --jobs`
+across processes (a floor pickles).
 """
 
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 from streams.engine.agent import AgentFold, AgentTrack
 from streams.engine.calls import CallFold, CallTrack, CampaignTrack
@@ -41,9 +43,21 @@ class Floor:
         self._agent_fold = AgentFold(params, self.effects)
         self._call_fold = CallFold(params)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A floor crosses processes (analyze --jobs) without its folds: they hold nothing but the
+        # parameters, and the list of effects they append to.
+        state = self.__dict__.copy()
+        del state["_agent_fold"], state["_call_fold"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._agent_fold = AgentFold(self.params, self.effects)
+        self._call_fold = CallFold(self.params)
+
     def apply(self, event: Event) -> Outcome:
-        # One isinstance rather than a match over eight classes: this is the hot path.
-        if isinstance(event, (AgentStateChanged, AgentDisposition)):
+        # The hot path: exact types, as isinstance against classes that do not match is slow.
+        if type(event) is AgentStateChanged or type(event) is AgentDisposition:
             return self._apply_agent(event)
         return self._apply_call(event)
 
@@ -80,12 +94,6 @@ class Floor:
             self.first_ts = other.first_ts
         self.last_ts = max(self.last_ts, other.last_ts)
 
-    def _applied_at(self, ts: int) -> None:
-        if ts > self.last_ts:
-            self.last_ts = ts
-        if ts < self.first_ts or not self.first_ts:
-            self.first_ts = ts
-
     def _apply_agent(self, event: AgentStateChanged | AgentDisposition) -> Outcome:
         track = self.agents.get(event.agent_id)
         if track is None:
@@ -96,11 +104,15 @@ class Floor:
         outcome = APPLIED
         if ts < track.clock:
             ts, outcome = track.clock, LATE
-        if isinstance(event, AgentStateChanged):
+        if type(event) is AgentStateChanged:
             self._agent_fold.state(track, event, ts)
         else:
             self._agent_fold.disposition(track, event, ts)
-        self._applied_at(ts)
+        # The floor's span, written out in both paths: a call would cost more than the test.
+        if ts > self.last_ts:
+            self.last_ts = ts
+        if ts < self.first_ts or not self.first_ts:
+            self.first_ts = ts
         return outcome
 
     def _apply_call(self, event: CallEvent) -> Outcome:
@@ -124,5 +136,9 @@ class Floor:
         self._call_fold.apply(call, campaign, event, ts)
         if campaign.clock >= campaign.next_sweep:
             self._call_fold.retire(campaign)
-        self._applied_at(ts)
+        # The floor's span, written out in both paths: a call would cost more than the test.
+        if ts > self.last_ts:
+            self.last_ts = ts
+        if ts < self.first_ts or not self.first_ts:
+            self.first_ts = ts
         return outcome

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from streams.board.tokens import parse, team_of
-from streams.settings import SettingsError
+from streams.errors import SettingsError
 
 
 def test_pairs_are_parsed() -> None:
