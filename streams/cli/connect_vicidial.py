@@ -19,9 +19,9 @@ events to dialer.call-events keyed by campaign_id. With --out, write JSON Lines 
 when FILE ends in .gz, - for standard output), for `floorpulse analyze`.
 
 --dsn mysql://USER@HOST:PORT/DATABASE names the database (VICIdial's is usually `asterisk`);
-the password comes from {PASSWORD_VARIABLE} only, never a flag. The user needs to read
-five tables and nothing more:
-  GRANT SELECT ON asterisk.* TO 'floorpulse'@'10.0.0.%' IDENTIFIED BY '...';
+the password comes from {PASSWORD_VARIABLE} only, never a flag. The user needs only to read:
+  CREATE USER 'floorpulse'@'10.0.0.%' IDENTIFIED BY '...';
+  GRANT SELECT ON asterisk.* TO 'floorpulse'@'10.0.0.%';
 
 What it reads, every --poll seconds: vicidial_user_log (logouts), vicidial_agent_log (each
 person's cycles pause -> wait -> talk -> dispo, which VICIdial updates in place: a person's
@@ -31,7 +31,9 @@ dialled). Event ids name the table, the row and the step (vicidial:agent_log:123
 rows read again give duplicates the engine ignores. A checkpoint (--checkpoint FILE, default
 under .floorpulse/checkpoints/) keeps the last row read of each table and what was sent of the
 rows still open: a restarted adapter goes on where it stopped. A first run starts at --since
-(default: the start of the current hour).
+(default: the start of the current hour). A backlog is read a minute of VICIdial's time per
+poll, so that what a restart after a hard stop sends again stays within what a live worker
+recognises as repeats.
 
 The floor's mapping is [sources.vicidial] of --config FILE (or FLOORPULSE_CONFIG): campaign and
 in-group ids to campaigns, user groups to teams, which statuses are machines, drops, callers
