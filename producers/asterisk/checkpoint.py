@@ -12,20 +12,16 @@ Exceptions:
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import msgspec
 
+from producers import checkpoints
 from producers.asterisk.follow import Position
 from producers.asterisk.state import State
-from producers.whole_file import write_whole
+from producers.checkpoints import CheckpointError as CheckpointError
 
 VERSION = 1
-
-
-class CheckpointError(Exception):
-    """The checkpoint cannot be used; the message says why and what to do."""
 
 
 class Checkpoint(msgspec.Struct):
@@ -38,28 +34,13 @@ class Checkpoint(msgspec.Struct):
 
 def default_path(queue_log: Path) -> Path:
     """`.floorpulse/checkpoints/` under the working directory, one file per queue_log."""
-    digest = hashlib.sha256(str(queue_log.resolve()).encode()).hexdigest()[:12]
-    return Path(".floorpulse") / "checkpoints" / f"asterisk-{queue_log.name}-{digest}.json"
+    return checkpoints.default_path(f"asterisk-{queue_log.name}", str(queue_log.resolve()))
 
 
 def load(path: Path, queue_log: Path) -> Checkpoint | None:
     """The checkpoint at `path`, or None when there is none yet."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise CheckpointError(f"cannot read the checkpoint {path}: {exc.strerror}") from None
-    try:
-        checkpoint = msgspec.json.decode(data, type=Checkpoint)
-    except msgspec.DecodeError as exc:
-        raise CheckpointError(
-            f"the checkpoint {path} is damaged ({exc}): move it away to read the queue_log "
-            "from its start (the engine ignores the events sent again)"
-        ) from None
-    if checkpoint.version != VERSION:
-        raise CheckpointError(f"the checkpoint {path} has version {checkpoint.version}")
-    if Path(checkpoint.queue_log).resolve() != queue_log.resolve():
+    checkpoint = checkpoints.read(path, Checkpoint, VERSION, "to read the queue_log from its start")
+    if checkpoint is not None and Path(checkpoint.queue_log).resolve() != queue_log.resolve():
         raise CheckpointError(
             f"the checkpoint {path} belongs to {checkpoint.queue_log}, not {queue_log}: "
             "give each queue_log its own --checkpoint"
@@ -68,8 +49,4 @@ def load(path: Path, queue_log: Path) -> Checkpoint | None:
 
 
 def save(path: Path, checkpoint: Checkpoint) -> None:
-    """Write the checkpoint whole or not at all."""
-    try:
-        write_whole(path, msgspec.json.encode(checkpoint))
-    except OSError as exc:
-        raise CheckpointError(f"cannot write the checkpoint {path}: {exc.strerror}") from None
+    checkpoints.write(path, checkpoint)

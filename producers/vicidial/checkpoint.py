@@ -11,19 +11,15 @@ Exceptions:
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import msgspec
 
+from producers import checkpoints
+from producers.checkpoints import CheckpointError as CheckpointError
 from producers.vicidial.translate import State
-from producers.whole_file import write_whole
 
 VERSION = 1
-
-
-class CheckpointError(Exception):
-    """The checkpoint cannot be used; the message says why and what to do."""
 
 
 class Checkpoint(msgspec.Struct):
@@ -36,28 +32,13 @@ class Checkpoint(msgspec.Struct):
 
 def default_path(database: str) -> Path:
     """`.floorpulse/checkpoints/` under the working directory, one file per database."""
-    digest = hashlib.sha256(database.encode()).hexdigest()[:12]
-    return Path(".floorpulse") / "checkpoints" / f"vicidial-{digest}.json"
+    return checkpoints.default_path("vicidial", database)
 
 
 def load(path: Path, database: str) -> Checkpoint | None:
     """The checkpoint at `path`, or None when there is none yet."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise CheckpointError(f"cannot read the checkpoint {path}: {exc.strerror}") from None
-    try:
-        checkpoint = msgspec.json.decode(data, type=Checkpoint)
-    except msgspec.DecodeError as exc:
-        raise CheckpointError(
-            f"the checkpoint {path} is damaged ({exc}): move it away and start again with "
-            "--since (the engine ignores the events sent again)"
-        ) from None
-    if checkpoint.version != VERSION:
-        raise CheckpointError(f"the checkpoint {path} has version {checkpoint.version}")
-    if checkpoint.database != database:
+    checkpoint = checkpoints.read(path, Checkpoint, VERSION, "and start again with --since")
+    if checkpoint is not None and checkpoint.database != database:
         raise CheckpointError(
             f"the checkpoint {path} belongs to {checkpoint.database}, not {database}: "
             "give each database its own --checkpoint"
@@ -66,7 +47,4 @@ def load(path: Path, database: str) -> Checkpoint | None:
 
 
 def save(path: Path, checkpoint: Checkpoint) -> None:
-    try:
-        write_whole(path, msgspec.json.encode(checkpoint))
-    except OSError as exc:
-        raise CheckpointError(f"cannot write the checkpoint {path}: {exc.strerror}") from None
+    checkpoints.write(path, checkpoint)
