@@ -158,22 +158,31 @@ class Database:
         return [UserLogRow(*row) for row in rows]
 
     def agent_rows(self, after: int, open_ids: Sequence[int]) -> list[AgentLogRow]:
-        where, args = _new_or_open("agent_log_id", after, open_ids)
-        rows = self._query(
-            f"SELECT {AGENT_COLUMNS} FROM vicidial_agent_log WHERE {where} "
-            f"ORDER BY agent_log_id LIMIT {BATCH + len(open_ids)}",
-            args,
+        rows = self._new_and_open(
+            "vicidial_agent_log", AGENT_COLUMNS, "agent_log_id", after, open_ids
         )
         return [AgentLogRow(*row) for row in rows]
 
     def closer_rows(self, after: int, open_ids: Sequence[int]) -> list[CloserLogRow]:
-        where, args = _new_or_open("closecallid", after, open_ids)
-        rows = self._query(
-            f"SELECT {CLOSER_COLUMNS} FROM vicidial_closer_log WHERE {where} "
-            f"ORDER BY closecallid LIMIT {BATCH + len(open_ids)}",
-            args,
+        rows = self._new_and_open(
+            "vicidial_closer_log", CLOSER_COLUMNS, "closecallid", after, open_ids
         )
         return [CloserLogRow(*row) for row in rows]
+
+    def _new_and_open(
+        self, table: str, columns: str, key: str, after: int, open_ids: Sequence[int]
+    ) -> tuple[tuple[Any, ...], ...]:
+        """The rows after `after` (a batch of them) and the open rows `open_ids`, by `key`."""
+        where = f"{key} > %s"
+        args: list[Any] = [after]
+        if open_ids:
+            where += f" OR {key} IN ({', '.join(['%s'] * len(open_ids))})"
+            args.extend(open_ids)
+        return self._query(
+            f"SELECT {columns} FROM {table} WHERE {where} "
+            f"ORDER BY {key} LIMIT {BATCH + len(open_ids)}",
+            args,
+        )
 
     def call_rows(self, from_epoch: int, open_ids: Sequence[str]) -> list[CallLogRow]:
         # call_date is the indexed column; it holds start_epoch in the server's time zone,
@@ -210,15 +219,6 @@ class Database:
             return None
         epoch, group = rows[0]
         return int(epoch), group
-
-
-def _new_or_open(key: str, after: int, open_ids: Sequence[int]) -> tuple[str, list[Any]]:
-    where = f"{key} > %s"
-    args: list[Any] = [after]
-    if open_ids:
-        where += f" OR {key} IN ({', '.join(['%s'] * len(open_ids))})"
-        args.extend(open_ids)
-    return where, args
 
 
 def _why(exc: pymysql.err.MySQLError, dsn: Dsn) -> str:
