@@ -74,11 +74,9 @@ def poll(database: Database, translator: Translator) -> Poll:
     ]
     later = {row.uniqueid for row in ended if not span.holds(row.end_epoch)}
     ended = [row for row in ended if row.uniqueid not in later]
-    calls = [
-        row
-        for row in calls
-        if row.uniqueid not in later and (row.end_epoch or span.holds(row.start_epoch))
-    ]
+    # As the table stood at `until`: a call that ended after it was still going on then.
+    calls = [row._replace(end_epoch=None) if row.uniqueid in later else row for row in calls]
+    calls = [row for row in calls if row.end_epoch or span.holds(row.start_epoch)]
 
     events = translator.user_rows(users)
     events += translator.agent_rows(cycles)
@@ -92,8 +90,6 @@ def poll(database: Database, translator: Translator) -> Poll:
                     row.uniqueid, Talk(epoch, row.user, translator.config.team(group))
                 )
     events += translator.call_rows(calls, database.dials([row.uniqueid for row in ended]))
-    # Read again by key, however long ago they started.
-    state.calls_open = sorted({*state.calls_open, *later})
     events.sort(key=lambda event: event.ts)
     return Poll(events, full or span.cut)
 
