@@ -34,7 +34,13 @@ class Fold:
     def feed(self, lines: list[bytes], text: bytes, first: int) -> None:
         """Apply lines numbered from `first + 1`; `text` is them joined by newlines, so that
         UTF-8 can be checked once."""
-        self._feed(lines, text, range(first + 1, first + 1 + len(lines)))
+        numbers: Sequence[int] = range(first + 1, first + 1 + len(lines))
+        events = decode_all(lines, text)
+        if events is None:
+            events, numbers = self._decode_each(lines, numbers)
+        else:
+            self._lines += len(events)
+        self._apply(events, numbers)
 
     def feed_routed(self, chunk: bytes, numbers: Sequence[int]) -> None:
         """Apply a chunk of whole lines, numbered `numbers` in the log, each of which holds one
@@ -67,14 +73,6 @@ class Fold:
             duplicate=self._duplicate,
             late=self._late,
         )
-
-    def _feed(self, lines: list[bytes], text: bytes, numbers: Sequence[int]) -> None:
-        events = decode_all(lines, text)
-        if events is None:
-            events, numbers = self._decode_each(lines, numbers)
-        else:
-            self._lines += len(events)
-        self._apply(events, numbers)
 
     def _decode_each(
         self, lines: list[bytes], numbers: Sequence[int]
