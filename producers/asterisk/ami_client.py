@@ -24,8 +24,8 @@ from typing import Final, Literal
 
 from producers.asterisk.ami import AmiTranslator
 from producers.asterisk.ami_wire import Message, action, parse, timestamp_ms
-from producers.asterisk.output import Output
 from producers.asterisk.sources import Run
+from producers.output import Output
 from producers.when import wall_ms as wall_clock_ms
 
 BANNER: Final = b"Asterisk Call Manager"

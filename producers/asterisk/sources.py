@@ -12,9 +12,9 @@ from typing import Final, Literal
 from producers.asterisk.ami import AmiTranslator
 from producers.asterisk.capture import read_capture
 from producers.asterisk.follow import Position, QueueLogFile
-from producers.asterisk.output import Output
 from producers.asterisk.queue_log import QueueLogTranslator
 from producers.asterisk.state import State
+from producers.output import Output
 
 MARGIN_MS: Final = 2000
 """While a followed log is quiet, time is taken to pass as on the clock, less this: Asterisk

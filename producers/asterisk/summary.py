@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Final
 
-from producers.asterisk.output import Sent
 from producers.asterisk.tally import KEPT, Tally
+from producers.output import Sent
 from producers.when import iso
 from streams.topics import AGENT_EVENTS, CALL_EVENTS
 

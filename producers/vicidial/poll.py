@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TypeVar
 
-from producers.asterisk.output import Output
+from producers.output import Output
 from producers.vicidial import checkpoint
 from producers.vicidial.database import BATCH, Database
 from producers.vicidial.drop_rate import DropRate

@@ -16,9 +16,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from producers.asterisk.config import AsteriskSource
-    from producers.asterisk.output import Output
     from producers.asterisk.sources import Run
     from producers.asterisk.tally import Tally
+    from producers.output import Output
     from producers.progress import Progress
 
 SECRET_VARIABLE: Final = "FLOORPULSE_AMI_SECRET"
@@ -362,7 +362,7 @@ def _summarise(
 
 def open_output(args: argparse.Namespace, client_id: str) -> tuple[Output, str]:
     """The sink the events go to, and its name for the summary; SinkError if it cannot."""
-    from producers.asterisk.output import Output
+    from producers.output import Output
     from producers.sinks import JsonLinesSink, KafkaSink, Sink
     from streams.settings import load_settings
 

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from producers.asterisk.output import Output
+from producers.output import Output
 from producers.vicidial.config import VicidialSource
 from producers.vicidial.database import Database, parse_dsn
 from producers.vicidial.drop_rate import DropRate

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from producers.asterisk.config import AsteriskSource
 from producers.asterisk.follow import QueueLogFile
-from producers.asterisk.output import Output
 from producers.asterisk.queue_log import QueueLogTranslator
 from producers.asterisk.sources import read_queue_log
+from producers.output import Output
 from producers.sinks import MemorySink
 from streams.codec import decode
 from streams.events import AgentStateChanged

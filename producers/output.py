@@ -1,4 +1,5 @@
-"""Translated events to a sink (Kafka, a file), keyed as the contract says, and counted."""
+"""Translated events to a sink (Kafka, a file), keyed as the contract says, and counted: what
+every dialer adapter sends through."""
 
 from __future__ import annotations
 
